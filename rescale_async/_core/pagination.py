@@ -1,0 +1,125 @@
+"""Async pagination over ``{items, next}`` pages.
+
+``await paginator`` gives the first page; ``async for item in paginator`` walks every item,
+fetching pages lazily; ``paginator.pages()`` walks pages. ``next`` links are followed only to
+the client's own scheme, host and port, and an empty page that still carries ``next`` is not
+the end (the log store is eventually consistent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Generator
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+
+from .exceptions import PaginationError
+
+__all__ = ["AsyncPaginator", "Page"]
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of results; ``next`` is the absolute URL of the following page, if any."""
+
+    model_config = ConfigDict(extra="allow")
+
+    items: list[T] = []
+    next: str | None = None
+
+
+_adapters: dict[Any, TypeAdapter[Any]] = {}
+
+
+def page_adapter(item_type: type[T]) -> TypeAdapter[Page[T]]:
+    """A cached validator for ``Page[item_type]``."""
+    adapter = _adapters.get(item_type)
+    if adapter is None:
+        adapter = _adapters[item_type] = TypeAdapter(Page[item_type])  # type: ignore[valid-type]
+    return adapter
+
+
+def same_origin(url: httpx.URL, base: httpx.URL) -> bool:
+    return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
+
+
+class AsyncPaginator(Generic[T]):
+    """Lazily pages through a list endpoint. Await it for one page, iterate it for all items."""
+
+    def __init__(
+        self,
+        fetch: Callable[[str, dict[str, Any] | None], Any],
+        path: str,
+        item_type: type[T],
+        *,
+        base_url: httpx.URL,
+        params: dict[str, Any] | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+        page_size_param: str = "pageSize",
+    ) -> None:
+        if page_size is not None and page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {page_size}")
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        self._fetch = fetch
+        self._path = path
+        self._adapter = page_adapter(item_type)
+        self._base_url = base_url
+        self._params = {k: v for k, v in (params or {}).items() if v is not None}
+        if limit is not None and (page_size is None or limit < page_size):
+            page_size = max(1, limit)
+        if page_size is not None:
+            self._params[page_size_param] = page_size
+        self._limit = limit
+
+    async def _get_page(self, url: str, params: dict[str, Any] | None) -> Page[T]:
+        response: httpx.Response = await self._fetch(url, params)
+        return self._adapter.validate_json(response.content)
+
+    def _next_url(self, link: str) -> str:
+        """The absolute URL of ``link``, on our own origin, keeping query params it dropped."""
+        url = self._base_url.join(link)
+        if not same_origin(url, self._base_url):
+            raise PaginationError(
+                f"refusing to follow a next link to {url.scheme}://{url.host}: pages must come "
+                f"from {self._base_url.scheme}://{self._base_url.host}, the client's own host"
+            )
+        missing = {k: v for k, v in self._params.items() if k not in url.params}
+        return str(url.copy_merge_params(missing) if missing else url)
+
+    async def first_page(self) -> Page[T]:
+        """The first page."""
+        return await self._get_page(self._path, self._params)
+
+    def __await__(self) -> Generator[Any, None, Page[T]]:
+        return self.first_page().__await__()
+
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        """Every page in order, empty ones that carry ``next`` included, up to ``limit`` items."""
+        remaining = self._limit
+        if remaining == 0:
+            return
+        page = await self.first_page()
+        while True:
+            if remaining is not None and len(page.items) >= remaining:
+                del page.items[remaining:]
+                yield page
+                return
+            if remaining is not None:
+                remaining -= len(page.items)
+            yield page
+            if not page.next:
+                return
+            page = await self._get_page(self._next_url(page.next), None)
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.pages():
+            for item in page.items:
+                yield item
+
+    async def to_list(self) -> list[T]:
+        """Every item, in a list (mind the memory on large collections)."""
+        return [item async for item in self]

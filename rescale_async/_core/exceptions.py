@@ -6,6 +6,7 @@
     ├── ConfigurationError            credentials or settings missing/unusable (before any request)
     ├── PaginationError               a `next` link the client refuses to follow
     ├── ResponseValidationError       a 2xx response whose body does not match its model
+    ├── TokenVerificationError        a JWT whose signature or claims do not check out
     ├── APIConnectionError            the request got no HTTP response (DNS, refused, reset, ...)
     │   └── APITimeoutError           ... because a timeout expired
     └── APIStatusError                the API answered with status >= 400
@@ -43,6 +44,7 @@ __all__ = [
     "RateLimitError",
     "RescaleError",
     "ResponseValidationError",
+    "TokenVerificationError",
     "UnprocessableEntityError",
 ]
 
@@ -57,6 +59,10 @@ class ConfigurationError(RescaleError):
 
 class PaginationError(RescaleError):
     """A page's ``next`` link points somewhere the client will not follow."""
+
+
+class TokenVerificationError(RescaleError):
+    """A JWT failed verification against the service's published keys."""
 
 
 class ResponseValidationError(RescaleError):

@@ -8,7 +8,7 @@ the end (the log store is eventually consistent).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -97,29 +97,65 @@ class AsyncPaginator(Generic[T]):
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()
 
-    async def pages(self) -> AsyncIterator[Page[T]]:
+    def pages(self) -> AsyncIterator[Page[T]]:
         """Every page in order, empty ones that carry ``next`` included, up to ``limit`` items."""
-        remaining = self._limit
-        if remaining == 0:
-            return
-        page = await self.first_page()
-        while True:
-            if remaining is not None and len(page.items) >= remaining:
-                del page.items[remaining:]
-                yield page
-                return
-            if remaining is not None:
-                remaining -= len(page.items)
-            yield page
-            if not page.next:
-                return
-            page = await self._get_page(self._next_url(page.next), None)
+        return _Pages(self)
 
-    async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.pages():
-            for item in page.items:
-                yield item
+    def __aiter__(self) -> AsyncIterator[T]:
+        return _Items(_Pages(self))
 
     async def to_list(self) -> list[T]:
         """Every item, in a list (mind the memory on large collections)."""
         return [item async for item in self]
+
+
+class _Pages(Generic[T]):
+    """Iterator over pages. A plain object, not an async generator, so that breaking out of
+    ``async for`` needs no finalisation (trio warns about unfinished async generators)."""
+
+    def __init__(self, paginator: AsyncPaginator[T]) -> None:
+        self._paginator = paginator
+        self._remaining = paginator._limit
+        self._next: str | None = None
+        self._started = False
+
+    def __aiter__(self) -> _Pages[T]:
+        return self
+
+    async def __anext__(self) -> Page[T]:
+        paginator = self._paginator
+        if self._remaining == 0 or (self._started and self._next is None):
+            raise StopAsyncIteration
+        if self._started:
+            assert self._next is not None
+            page = await paginator._get_page(paginator._next_url(self._next), None)
+        else:
+            page = await paginator.first_page()
+            self._started = True
+        self._next = page.next or None
+        if self._remaining is not None:
+            del page.items[self._remaining :]
+            self._remaining -= len(page.items)
+        return page
+
+
+class _Items(Generic[T]):
+    """Iterator over the items of successive pages."""
+
+    def __init__(self, pages: _Pages[T]) -> None:
+        self._pages = pages
+        self._buffer: Iterator[T] = iter(())
+
+    def __aiter__(self) -> _Items[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while True:
+            item = next(self._buffer, _DONE)
+            if item is not _DONE:
+                return item  # type: ignore[return-value]
+            page = await self._pages.__anext__()
+            self._buffer = iter(page.items)
+
+
+_DONE = object()

@@ -13,6 +13,8 @@ import anyio
 
 __all__ = ["RateLimit", "TokenBucket"]
 
+_EPSILON = 1e-9
+
 
 @dataclass(frozen=True)
 class RateLimit:
@@ -68,8 +70,8 @@ class TokenBucket:
                 if now < self._paused_until:
                     await self._sleep(self._paused_until - now)
                     continue
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                if self._tokens >= 1.0 - _EPSILON:  # float sums of earned fractions fall short
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     return
                 await self._sleep((1.0 - self._tokens) / self.limit.per_second)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-__all__ = ["APIModel", "OpenEnum", "RequestModel", "UTCDateTime"]
+__all__ = ["APIModel", "ListResponse", "OpenEnum", "RequestModel", "UTCDateTime"]
+
+T = TypeVar("T")
 
 
 def _assume_utc(value: datetime) -> datetime:
@@ -43,6 +45,13 @@ class RequestModel(APIModel):
     """A request body: unknown fields are refused so a typo fails before any request."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class ListResponse(APIModel, Generic[T]):
+    """One page of a listing: ``items``, and ``next``, the absolute URL of the next page if any."""
+
+    items: list[T] = Field(default_factory=list)
+    next: str | None = None
 
 
 class OpenEnum(str, Enum):

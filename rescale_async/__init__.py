@@ -1,0 +1,59 @@
+"""rescale_async: an async-first Python SDK for Rescale HTC.
+
+``async with HTCClient() as client: project = await client.projects.get(pid)``
+"""
+
+from ._client import HTCClient
+from ._core.auth import BearerToken
+from ._core.exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    RateLimitError,
+    RescaleError,
+    ResponseValidationError,
+    TokenVerificationError,
+    UnprocessableEntityError,
+)
+from ._core.pagination import AsyncPaginator, Page
+from ._core.ratelimit import RateLimit
+from ._core.retry import DefaultRetryPolicy, RetryBudget, RetryDecision, RetryPolicy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncPaginator",
+    "AuthenticationError",
+    "BadRequestError",
+    "BearerToken",
+    "ConfigurationError",
+    "ConflictError",
+    "DefaultRetryPolicy",
+    "HTCClient",
+    "InternalServerError",
+    "NotFoundError",
+    "Page",
+    "PaginationError",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "RescaleError",
+    "ResponseValidationError",
+    "RetryBudget",
+    "RetryDecision",
+    "RetryPolicy",
+    "TokenVerificationError",
+    "UnprocessableEntityError",
+    "__version__",
+]

@@ -1,0 +1,81 @@
+"""``client.auth``: tokens, identity and the keys that sign bearer tokens."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jwt
+
+from .._core.auth import BearerToken
+from .._core.exceptions import ResponseValidationError, TokenVerificationError
+from .._core.pipeline import AuthKind
+from ._base import APIResource
+
+__all__ = ["Auth"]
+
+_SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+
+
+class Auth(APIResource):
+    """Bearer tokens, whoami and JWT verification."""
+
+    async def bearer_token(self) -> BearerToken:
+        """The bearer token the client is using now, renewed first if it is about to expire."""
+        request = self._pipeline.http.build_request("GET", "auth/token")
+        held = await self._pipeline.tokens.current(request)
+        return held.token
+
+    async def whoami(self) -> dict[str, Any]:
+        """The current bearer token's payload, as the service decodes it.
+
+        ``GET /auth/token/whoami``
+        """
+        response = await self._pipeline.request("GET", "auth/token/whoami")
+        body: Any = response.json()
+        if isinstance(body, str):  # the published schema calls the payload a string
+            try:
+                body = json.loads(body)
+            except ValueError:
+                body = None
+        if not isinstance(body, dict):
+            raise ResponseValidationError(response, "expected the token payload as an object")
+        return body
+
+    async def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set that signs bearer tokens (no authentication needed).
+
+        ``GET /.well-known/jwks.json``
+        """
+        response = await self._pipeline.request("GET", ".well-known/jwks.json", auth=AuthKind.NONE)
+        body: Any = response.json()
+        if not isinstance(body, dict):
+            raise ResponseValidationError(response, "expected a JWK set object")
+        return body
+
+    async def verify(self, token: str | BearerToken) -> BearerToken:
+        """Check ``token``'s signature and expiry against the service's JWKS; return it decoded.
+
+        Raises TokenVerificationError when the token is malformed, expired, or not signed by
+        a key the service publishes.
+        """
+        value = token.value.get_secret_value() if isinstance(token, BearerToken) else token
+        keys = await self.jwks()
+        key_list = keys.get("keys") or keys.get("jsonWebKeys") or []
+        try:
+            key_set = jwt.PyJWKSet.from_dict({"keys": key_list})
+            key_id = jwt.get_unverified_header(value).get("kid")
+            candidates = [k for k in key_set.keys if key_id is None or k.key_id == key_id]
+            if not candidates:
+                raise TokenVerificationError(
+                    f"the token's key id {key_id!r} is not among the service's published keys"
+                )
+            claims = jwt.decode(
+                value,
+                candidates[0].key,
+                algorithms=_SIGNING_ALGORITHMS,
+                options={"verify_aud": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenVerificationError(f"token verification failed: {exc}") from None
+        return BearerToken.from_jwt(value).model_copy(update={"claims": claims})

@@ -12,7 +12,14 @@ from ._core.pipeline import Pipeline
 from ._core.ratelimit import RateLimit
 from ._core.retry import RetryPolicy
 from .resources.auth import Auth
+from .resources.images import Images
+from .resources.jobs import Jobs
+from .resources.metrics import Metrics
 from .resources.projects import Projects
+from .resources.regions import Regions
+from .resources.storage import Storage
+from .resources.tasks import Tasks
+from .resources.workspaces import Workspaces
 
 __all__ = ["HTCClient"]
 
@@ -29,6 +36,13 @@ class HTCClient:
 
     auth: Auth
     projects: Projects
+    tasks: Tasks
+    jobs: Jobs
+    images: Images
+    storage: Storage
+    regions: Regions
+    workspaces: Workspaces
+    metrics: Metrics
 
     def __init__(
         self,
@@ -71,6 +85,13 @@ class HTCClient:
         pipeline = self._pipeline
         self.auth = Auth(pipeline)
         self.projects = Projects(pipeline)
+        self.tasks = Tasks(pipeline)
+        self.jobs = Jobs(pipeline)
+        self.images = Images(pipeline)
+        self.storage = Storage(pipeline)
+        self.regions = Regions(pipeline)
+        self.workspaces = Workspaces(pipeline)
+        self.metrics = Metrics(pipeline)
 
     @property
     def base_url(self) -> str:

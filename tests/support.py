@@ -45,7 +45,9 @@ class TokenEndpoint:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.calls += 1
         if request.headers.get("Authorization") not in (f"Token {API_KEY}", "Refresh r-SECRET"):
-            return httpx.Response(401, json={"error": "unauthorized", "errorDescription": "bad key"})
+            return httpx.Response(
+                401, json={"error": "unauthorized", "errorDescription": "bad key"}
+            )
         token = make_jwt(self.lifetime, n=self.calls)
         self.issued.append(token)
         return httpx.Response(200, json={"tokenValue": token, "expiresIn": self.lifetime})

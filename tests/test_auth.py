@@ -57,7 +57,9 @@ async def test_ten_thousand_concurrent_calls_cause_one_token_request() -> None:
     ("lifetime", "still_fresh", "refreshed"),
     [(100.0, 89.0, 91.0), (21600.0, 21600.0 - 301, 21600.0 - 299)],
 )
-async def test_proactive_refresh_margin(lifetime: float, still_fresh: float, refreshed: float) -> None:
+async def test_proactive_refresh_margin(
+    lifetime: float, still_fresh: float, refreshed: float
+) -> None:
     tokens = TokenEndpoint(lifetime=lifetime)
     with mock_api() as router:
         router.get("/auth/token").mock(side_effect=tokens)
@@ -80,7 +82,9 @@ async def test_concurrent_401s_cause_one_refresh() -> None:
 
     def reject_first_token(request: httpx.Request) -> httpx.Response:
         if request.headers["Authorization"] == f"Bearer {tokens.issued[0]}":
-            return httpx.Response(401, json={"error": "invalid_token", "errorDescription": "revoked"})
+            return httpx.Response(
+                401, json={"error": "invalid_token", "errorDescription": "revoked"}
+            )
         return httpx.Response(200, json={})
 
     with mock_api() as router:
@@ -246,7 +250,9 @@ async def test_malformed_token_response() -> None:
 
 async def test_verify_against_jwks() -> None:
     with mock_api() as router:
-        jwks_route = router.get("/.well-known/jwks.json").mock(return_value=httpx.Response(200, json=jwks()))
+        jwks_route = router.get("/.well-known/jwks.json").mock(
+            return_value=httpx.Response(200, json=jwks())
+        )
         async with client() as c:
             good = make_jwt(600, userDefined_run="a")
             verified = await c.auth.verify(good)
@@ -254,7 +260,9 @@ async def test_verify_against_jwks() -> None:
             with pytest.raises(TokenVerificationError, match="expired"):
                 await c.auth.verify(make_jwt(-60))
             other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            forged = jwt.encode({"sub": "x"}, other_key, algorithm="RS256", headers={"kid": "test-key-1"})
+            forged = jwt.encode(
+                {"sub": "x"}, other_key, algorithm="RS256", headers={"kid": "test-key-1"}
+            )
             with pytest.raises(TokenVerificationError, match="Signature verification failed"):
                 await c.auth.verify(forged)
             unknown = jwt.encode({"sub": "x"}, other_key, algorithm="RS256", headers={"kid": "zzz"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import API_KEY, make_jwt
@@ -123,7 +124,7 @@ def test_missing_profile_section_is_explained() -> None:
         ({"api_key": "k", "base_url": "no scheme"}, "not an http\\(s\\) URL"),
     ],
 )
-def test_unusable_values(kwargs: dict[str, str], message: str) -> None:
+def test_unusable_values(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         resolve_settings(**kwargs)
 

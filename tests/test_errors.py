@@ -22,15 +22,31 @@ from rescale_async import (
     RescaleError,
     UnprocessableEntityError,
 )
+from rescale_async._core import exceptions
 
 
 @pytest.mark.parametrize(
     ("status", "body", "kind", "message"),
     [
-        (400, {"errorType": "VALIDATION", "errorDescription": "maxVCpus too big", "message": "m"}, BadRequestError, "maxVCpus too big"),
-        (401, {"error": "invalid_token", "errorDescription": "expired"}, AuthenticationError, "expired"),
+        (
+            400,
+            {"errorType": "VALIDATION", "errorDescription": "maxVCpus too big", "message": "m"},
+            BadRequestError,
+            "maxVCpus too big",
+        ),
+        (
+            401,
+            {"error": "invalid_token", "errorDescription": "expired"},
+            AuthenticationError,
+            "expired",
+        ),
         (403, None, PermissionDeniedError, "Forbidden"),
-        (404, {"error": "not_found", "errorDescription": "no such task"}, NotFoundError, "no such task"),
+        (
+            404,
+            {"error": "not_found", "errorDescription": "no such task"},
+            NotFoundError,
+            "no such task",
+        ),
         (409, {"message": "exists"}, ConflictError, "exists"),
         (418, "I'm a teapot body", APIStatusError, "I'm a teapot body"),
         (422, {"detail": "bad"}, UnprocessableEntityError, "bad"),
@@ -39,11 +55,19 @@ from rescale_async import (
         (503, {"message": ""}, InternalServerError, "Service Unavailable"),
     ],
 )
-async def test_status_maps_to_exception(status: int, body: object, kind: type[APIStatusError], message: str) -> None:
+async def test_status_maps_to_exception(
+    status: int, body: object, kind: type[APIStatusError], message: str
+) -> None:
     with mock_api() as router:
         router.get("/auth/token").mock(side_effect=TokenEndpoint())
-        response = httpx.Response(status) if body is None else (
-            httpx.Response(status, text=body) if isinstance(body, str) else httpx.Response(status, json=body)
+        response = (
+            httpx.Response(status)
+            if body is None
+            else (
+                httpx.Response(status, text=body)
+                if isinstance(body, str)
+                else httpx.Response(status, json=body)
+            )
         )
         router.put("/thing").mock(return_value=response)
         async with no_sleep_client(max_retries=0) as c:
@@ -64,7 +88,9 @@ async def test_connection_errors() -> None:
         router.get("/a").mock(side_effect=httpx.ConnectError("refused"))
         router.get("/b").mock(side_effect=httpx.ReadTimeout("slow"))
         async with no_sleep_client(max_retries=1) as c:
-            with pytest.raises(APIConnectionError, match="GET /api/v1/a: ConnectError: refused") as conn:
+            with pytest.raises(
+                APIConnectionError, match="GET /api/v1/a: ConnectError: refused"
+            ) as conn:
                 await c._pipeline.request("GET", "a")
             assert not isinstance(conn.value, APITimeoutError)
             with pytest.raises(APITimeoutError, match="GET /api/v1/b: request timed out"):
@@ -72,8 +98,8 @@ async def test_connection_errors() -> None:
 
 
 def test_exception_tree_is_exported_and_documented() -> None:
-    doc = rescale_async._core.exceptions.__doc__ or ""
-    for name in rescale_async._core.exceptions.__all__:
+    doc = exceptions.__doc__ or ""
+    for name in exceptions.__all__:
         error = getattr(rescale_async, name)
         assert issubclass(error, RescaleError)
         assert name in doc

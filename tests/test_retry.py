@@ -18,6 +18,7 @@ from rescale_async import (
     InternalServerError,
     RateLimitError,
     RetryBudget,
+    RetryDecision,
 )
 from rescale_async._core.retry import parse_retry_after
 
@@ -59,7 +60,11 @@ async def test_status_matrix(method: str, status: int) -> None:
 
 
 CONNECT_ERRORS = [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow connect")]
-SENT_ERRORS = [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("dropped"), httpx.ReadError("reset")]
+SENT_ERRORS = [
+    httpx.ReadTimeout("slow"),
+    httpx.RemoteProtocolError("dropped"),
+    httpx.ReadError("reset"),
+]
 
 
 @pytest.mark.parametrize("method", IDEMPOTENT + NON_IDEMPOTENT)
@@ -77,7 +82,11 @@ async def test_transport_error_matrix(method: str, error: Exception) -> None:
                 assert (await call).status_code == 200
                 assert route.call_count == 2
             else:
-                expected = APITimeoutError if isinstance(error, httpx.TimeoutException) else APIConnectionError
+                expected = (
+                    APITimeoutError
+                    if isinstance(error, httpx.TimeoutException)
+                    else APIConnectionError
+                )
                 with pytest.raises(expected):
                     await call
                 assert route.call_count == 1
@@ -116,7 +125,9 @@ async def test_retry_after_beyond_cap_raises_with_retry_after() -> None:
     with mock_api() as router:
         router.get("/auth/token").mock(side_effect=TokenEndpoint())
         route = router.get("/thing").mock(
-            return_value=httpx.Response(429, headers={"Retry-After": "3600"}, json={"message": "slow down"})
+            return_value=httpx.Response(
+                429, headers={"Retry-After": "3600"}, json={"message": "slow down"}
+            )
         )
         delays: list[float] = []
         async with no_sleep_client(delays) as client:
@@ -194,16 +205,14 @@ async def test_pluggable_retry_policy() -> None:
     class NeverRetry:
         calls = 0
 
-        def decide(self, request: httpx.Request, attempt: int, **_: object) -> object:
+        def decide(self, request: httpx.Request, attempt: int, **_: object) -> RetryDecision:
             NeverRetry.calls += 1
-            from rescale_async import RetryDecision
-
             return RetryDecision(None)
 
     with mock_api() as router:
         router.get("/auth/token").mock(side_effect=TokenEndpoint())
         route = router.get("/thing").mock(return_value=httpx.Response(503))
-        async with no_sleep_client(retry_policy=NeverRetry()) as client:  # type: ignore[arg-type]
+        async with no_sleep_client(retry_policy=NeverRetry()) as client:
             with pytest.raises(InternalServerError):
                 await client._pipeline.request("GET", "thing")
     assert route.call_count == 1 and NeverRetry.calls == 1

@@ -151,8 +151,9 @@ class Pipeline:
         """
         if params:
             params = {k: v for k, v in params.items() if v is not None}
-        request = self.http.build_request(method, url, params=params, json=json,
-                                          timeout=self.timeout)
+        request = self.http.build_request(
+            method, url, params=params, json=json, timeout=self.timeout
+        )
         attempt = 0
         while True:
             response: httpx.Response | None = None
@@ -222,6 +223,11 @@ class Pipeline:
             return await self.request("GET", url, params=query)
 
         return AsyncPaginator(
-            fetch, path, item_type, base_url=self.base_url, params=params,
-            page_size=page_size, limit=limit,
+            fetch,
+            path,
+            item_type,
+            base_url=self.base_url,
+            params=params,
+            page_size=page_size,
+            limit=limit,
         )

@@ -110,10 +110,7 @@ class DefaultRetryPolicy:
             status = response.status_code
             retryable = status == 429 or (idempotent and status in RETRYABLE_STATUSES)
         else:
-            retryable = error is not None and (
-                idempotent
-                or never_reached_server(error)
-            )
+            retryable = error is not None and (idempotent or never_reached_server(error))
         if not retryable:
             return GIVE_UP
         if retry_after is not None:

@@ -1,10 +1,11 @@
-"""``client.projects``: HTC projects."""
+"""``client.projects``: HTC projects, with their limits, dimensions and retention policy."""
 
 from __future__ import annotations
 
 from .._core.pagination import AsyncPaginator
 from ..types import Project
-from ._base import APIResource, segment
+from ._base import APIResource
+from ._ids import ProjectLike, project_path
 
 __all__ = ["Projects"]
 
@@ -28,15 +29,6 @@ class Projects(APIResource):
             limit=limit,
         )
 
-    async def get(self, project: str | Project) -> Project:
-        """One project by id. ``GET /htc/projects/{projectId}``"""
-        return await self._call("GET", f"htc/projects/{project_id(project)}", Project)
-
-
-def project_id(project: str | Project) -> str:
-    """The URL segment for a project given as an id or a model."""
-    if isinstance(project, str):
-        return segment(project)
-    if not project.project_id:
-        raise ValueError("this Project has no project_id; fetch it from the API first")
-    return segment(project.project_id)
+    async def get(self, project: ProjectLike) -> Project:
+        """One project. ``GET /htc/projects/{projectId}``"""
+        return await self._call("GET", project_path(project), Project)

@@ -1,0 +1,86 @@
+"""Turning what a caller holds (an id, a model, a reference) into URL path segments.
+
+A ``Task`` carries its project id and task id, so ``client.jobs.list(task)`` works; callers
+holding only ids use ``TaskRef(project_id, task_id)`` or ``JobRef(project_id, task_id, job_id)``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, TypeAlias
+
+from .._core.pipeline import segment
+from ..types import Job, Project, SubmittedJob, Task
+
+__all__ = [
+    "JobLike",
+    "JobRef",
+    "ProjectLike",
+    "TaskLike",
+    "TaskRef",
+    "job_path",
+    "project_path",
+    "task_path",
+]
+
+
+class TaskRef(NamedTuple):
+    """A task named by ids alone."""
+
+    project_id: str
+    task_id: str
+
+
+class JobRef(NamedTuple):
+    """A job named by ids alone."""
+
+    project_id: str
+    task_id: str
+    job_id: str
+
+
+ProjectLike: TypeAlias = str | Project | Task | TaskRef
+"""A project id, or anything that carries one."""
+TaskLike: TypeAlias = Task | TaskRef | SubmittedJob
+"""A task, or anything that carries its project id and task id."""
+JobLike: TypeAlias = Job | JobRef
+"""A job, or its three ids."""
+
+
+def _required(value: str | None, what: str, holder: object) -> str:
+    if not value:
+        raise ValueError(
+            f"this {type(holder).__name__} has no {what}; pass a model fetched from the API "
+            f"or a reference such as TaskRef(project_id, task_id)"
+        )
+    return value
+
+
+def project_path(project: ProjectLike) -> str:
+    """``htc/projects/{projectId}``"""
+    if isinstance(project, str):
+        return f"htc/projects/{segment(project)}"
+    return f"htc/projects/{segment(_required(project.project_id, 'project_id', project))}"
+
+
+def task_path(task: TaskLike) -> str:
+    """``htc/projects/{projectId}/tasks/{taskId}``"""
+    if not isinstance(task, Task | TaskRef | SubmittedJob):
+        raise TypeError(
+            f"expected a Task, TaskRef or SubmittedJob, got {type(task).__name__}; "
+            "wrap bare ids as TaskRef(project_id, task_id)"
+        )
+    project = segment(_required(task.project_id, "project_id", task))
+    return f"htc/projects/{project}/tasks/{segment(_required(task.task_id, 'task_id', task))}"
+
+
+def job_path(job: JobLike) -> str:
+    """``htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}``"""
+    if not isinstance(job, Job | JobRef):
+        raise TypeError(
+            f"expected a Job or JobRef, got {type(job).__name__}; "
+            "wrap bare ids as JobRef(project_id, task_id, job_id)"
+        )
+    task = TaskRef(
+        _required(job.project_id, "project_id", job), _required(job.task_id, "task_id", job)
+    )
+    return f"{task_path(task)}/jobs/{segment(_required(job.job_id, 'job_id', job))}"

@@ -26,6 +26,9 @@ from ._core.exceptions import (
 from ._core.pagination import AsyncPaginator, Page
 from ._core.ratelimit import RateLimit
 from ._core.retry import DefaultRetryPolicy, RetryBudget, RetryDecision, RetryPolicy
+from .resources._ids import JobRef, TaskRef
+from .types import *  # noqa: F403  (every model, enum and alias of the API)
+from .types import __all__ as _types_all
 
 __version__ = "0.1.0"
 
@@ -42,6 +45,7 @@ __all__ = [
     "DefaultRetryPolicy",
     "HTCClient",
     "InternalServerError",
+    "JobRef",
     "NotFoundError",
     "Page",
     "PaginationError",
@@ -53,7 +57,9 @@ __all__ = [
     "RetryBudget",
     "RetryDecision",
     "RetryPolicy",
+    "TaskRef",
     "TokenVerificationError",
     "UnprocessableEntityError",
     "__version__",
 ]
+__all__ += _types_all  # noqa: PLE0605  (the models list themselves in types.__all__)

@@ -141,18 +141,21 @@ class Pipeline:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
         auth: AuthKind = AuthKind.BEARER,
         admit: bool = True,
     ) -> httpx.Response:
         """Send one API call (retrying as the policy allows); raise on any status >= 400.
 
+        ``json`` is a JSON body, ``data`` a form body; ``headers`` add to the defaults.
         ``admit=False`` skips the concurrency and rate limits (the token request uses it, so
         requests holding every slot while waiting for a token cannot deadlock).
         """
         if params:
             params = {k: v for k, v in params.items() if v is not None}
         request = self.http.build_request(
-            method, url, params=params, json=json, timeout=self.timeout
+            method, url, params=params, json=json, data=data, headers=headers, timeout=self.timeout
         )
         attempt = 0
         while True:

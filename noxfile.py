@@ -1,4 +1,4 @@
-"""Developer sessions: tests (asyncio + trio, branch coverage >= 90%), lint, typecheck, docs, bench."""
+"""Developer sessions: tests (asyncio + trio, branch coverage >= 90%), lint, types, docs, bench."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
-
 
 
 @nox.session

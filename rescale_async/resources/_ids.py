@@ -59,6 +59,10 @@ def project_path(project: ProjectLike) -> str:
     """``htc/projects/{projectId}``"""
     if isinstance(project, str):
         return f"htc/projects/{segment(project)}"
+    if not isinstance(project, Project | Task | TaskRef):
+        raise TypeError(
+            f"expected a project id (str), Project, Task or TaskRef, got {type(project).__name__}"
+        )
     return f"htc/projects/{segment(_required(project.project_id, 'project_id', project))}"
 
 

@@ -12,6 +12,7 @@ from ._base import (
     ListResponse,
     OpenEnum,
     RequestModel,
+    SecretText,
     UTCDateTime,
 )
 from .auth import (
@@ -221,6 +222,7 @@ __all__ = [
     "TaskRetentionPolicyUpdate",
     "TaskUpdate",
     "TokenPayload",
+    "SecretText",
     "UTCDateTime",
     "User",
     "ViewType",

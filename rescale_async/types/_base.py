@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, SecretStr
 from pydantic.alias_generators import to_camel
 
-__all__ = ["APIModel", "ListResponse", "OpenEnum", "RequestModel", "UTCDateTime"]
+__all__ = ["APIModel", "ListResponse", "OpenEnum", "RequestModel", "SecretText", "UTCDateTime"]
 
 T = TypeVar("T")
 
@@ -20,6 +20,12 @@ def _assume_utc(value: datetime) -> datetime:
 
 UTCDateTime = Annotated[datetime, AfterValidator(_assume_utc)]
 """A timezone-aware datetime; a naive timestamp from the wire is taken as UTC."""
+
+SecretText = Annotated[
+    SecretStr, PlainSerializer(lambda value: value.get_secret_value(), when_used="json")
+]
+"""A secret (token, password, credential): masked in reprs and ``str()``, its real value
+only in a JSON dump (``to_api()``), where the API needs it."""
 
 
 class APIModel(BaseModel):

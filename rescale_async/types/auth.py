@@ -6,7 +6,7 @@ from typing import Any, TypeAlias
 
 from pydantic import Field
 
-from ._base import APIModel
+from ._base import APIModel, SecretText
 
 __all__ = [
     "AuthToken",
@@ -28,7 +28,7 @@ __all__ = [
 class AuthToken(APIModel):
     """A bearer JWT and its lifetime in seconds, from ``GET /auth/token`` (HTCToken)."""
 
-    token_value: str
+    token_value: SecretText
     expires_in: int
 
 
@@ -39,7 +39,7 @@ TokenPayload: TypeAlias = str
 class OAuth2Token(APIModel):
     """An OAuth2 client-credentials token (OAuth2Token); its wire names are snake_case."""
 
-    access_token: str | None = Field(None, alias="access_token")
+    access_token: SecretText | None = Field(None, alias="access_token")
     expires_in: int | None = Field(None, alias="expires_in")
     token_type: str | None = Field(None, alias="token_type")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import APIModel, UTCDateTime
+from ._base import APIModel, SecretText, UTCDateTime
 from .enums import CloudProvider, Region
 
 __all__ = [
@@ -27,7 +27,7 @@ class StorageAccessToken(APIModel):
     project_id: str | None = None
     project_shared_storage_path: str | None = None
     user: str | None = None
-    credentials: dict[str, str] | None = None
+    credentials: dict[str, SecretText] | None = None
     expiration: UTCDateTime | None = None
 
 
@@ -65,7 +65,7 @@ class RegionalStore(APIModel):
     region: Region | None = None
     project_path: str | None = None
     task_path: str | None = None
-    credentials: dict[str, str] | None = None
+    credentials: dict[str, SecretText] | None = None
 
 
 class RegionalStorage(APIModel):

@@ -47,16 +47,19 @@ class APIResource:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
         auth: AuthKind = AuthKind.BEARER,
     ) -> T:
-        response = await self._pipeline.request(method, path, params=params, json=json, auth=auth)
+        response = await self._pipeline.request(
+            method, path, params=params, json=json, data=data, headers=headers, auth=auth
+        )
         result: T = parse(response, shape)
         return result
 
-    async def _call_text(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None
-    ) -> str:
-        response = await self._pipeline.request(method, path, params=params)
+    async def _call_text(self, method: str, path: str) -> str:
+        """An endpoint answering text/plain (asked for explicitly: JSON is the default)."""
+        response = await self._pipeline.request(method, path, headers={"Accept": "text/plain"})
         return response.text
 
     async def _call_no_content(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
+from urllib.parse import quote_plus
 
 import jwt
+from pydantic import SecretStr
 
 from .._core.auth import BearerToken
 from .._core.exceptions import ResponseValidationError, TokenVerificationError
 from .._core.pipeline import AuthKind
+from ..types import AuthToken, OAuth2Token, WhoAmI
 from ._base import APIResource
 
 __all__ = ["Auth"]
@@ -18,13 +22,52 @@ _SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 
 
 class Auth(APIResource):
-    """Bearer tokens, whoami and JWT verification."""
+    """Bearer tokens, identity, OAuth2 client tokens and JWT verification."""
 
     async def bearer_token(self) -> BearerToken:
         """The bearer token the client is using now, renewed first if it is about to expire."""
         request = self._pipeline.http.build_request("GET", "auth/token")
         held = await self._pipeline.tokens.current(request)
         return held.token
+
+    async def token(self) -> AuthToken:
+        """A fresh bearer token, apart from the one the client manages. ``GET /auth/token``"""
+        return await self._call("GET", "auth/token", AuthToken, auth=AuthKind.CREDENTIAL)
+
+    async def user(self) -> WhoAmI:
+        """The user the API key or refresh token belongs to. ``GET /auth/whoami``"""
+        return await self._call("GET", "auth/whoami", WhoAmI, auth=AuthKind.CREDENTIAL)
+
+    async def oauth2_token(
+        self, *, client_id: str, client_secret: str | SecretStr, scope: str | None = None
+    ) -> OAuth2Token:
+        """An access token for an OAuth2 client (client-credentials grant).
+
+        ``POST /oauth2/token``
+        """
+        secret = (
+            client_secret.get_secret_value()
+            if isinstance(client_secret, SecretStr)
+            else client_secret
+        )
+        if not client_id:
+            raise ValueError("client_id cannot be empty")
+        if not secret:
+            raise ValueError("client_secret cannot be empty")
+        # RFC 6749 section 2.3.1: both are form-encoded before HTTP Basic joins them with ":".
+        pair = f"{quote_plus(client_id)}:{quote_plus(secret)}"
+        basic = base64.b64encode(pair.encode()).decode()
+        form = {"grant_type": "client_credentials"}
+        if scope is not None:
+            form["scope"] = scope
+        return await self._call(
+            "POST",
+            "oauth2/token",
+            OAuth2Token,
+            data=form,
+            headers={"Authorization": f"Basic {basic}"},
+            auth=AuthKind.NONE,
+        )
 
     async def whoami(self) -> dict[str, Any]:
         """The current bearer token's payload, as the service decodes it.

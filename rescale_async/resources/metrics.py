@@ -1,4 +1,4 @@
-"""``client.metrics``."""
+"""``client.metrics``: the service's metrics in text form."""
 
 from __future__ import annotations
 
@@ -8,4 +8,8 @@ __all__ = ["Metrics"]
 
 
 class Metrics(APIResource):
-    """TODO(helper): the metrics operations."""
+    """Service metrics (an operations endpoint rather than a REST resource)."""
+
+    async def get(self) -> str:
+        """The metrics as the service exposes them (text/plain). ``GET /htc/metrics``"""
+        return await self._call_text("GET", "htc/metrics")

@@ -1,0 +1,33 @@
+"""The README's main job runs end to end on the embedded emulator."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+from rescale_async.demo import run
+
+
+async def test_demo_runs_jobs_and_shows_a_failure_log() -> None:
+    out = io.StringIO()
+    assert await run(jobs=10, out=out) == 0
+    text = out.getvalue()
+    assert "submitted 10 jobs" in text
+    assert "10/10" in text
+    assert "SUCCEEDED" in text and "FAILED" in text
+    assert "log of failed job" in text
+    assert "x=4 diverged, giving up" in text
+
+
+def test_python_m_rescale_async_demo() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "rescale_async", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "summary:" in result.stdout
+    assert "diverged" in result.stdout

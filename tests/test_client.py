@@ -148,3 +148,15 @@ async def test_429_pauses_the_shared_bucket() -> None:
             with pytest.raises(RateLimitError):
                 await c._pipeline.request("GET", "thing")
             assert bucket._paused_until - bucket._clock() == pytest.approx(9, abs=0.5)
+
+
+async def test_429_beyond_the_cap_raises_without_pausing_the_bucket() -> None:
+    with mock_api() as router:
+        router.get("/auth/token").mock(side_effect=TokenEndpoint())
+        router.get("/thing").mock(return_value=httpx.Response(429, headers={"Retry-After": "3600"}))
+        async with no_sleep_client(rate_limit=RateLimit(100, burst=10)) as c:
+            with pytest.raises(RateLimitError) as info:
+                await c._pipeline.request("GET", "thing")
+            assert info.value.retry_after == 3600
+            assert c._pipeline.bucket is not None
+            assert c._pipeline.bucket._paused_until < c._pipeline.bucket._clock()

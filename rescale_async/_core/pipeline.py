@@ -174,8 +174,13 @@ class Pipeline:
             decision = self.retry_policy.decide(
                 request, attempt, response=response, error=error, retry_after=retry_after
             )
-            if response is not None and response.status_code == 429 and self.bucket is not None:
-                self.bucket.pause(retry_after if retry_after is not None else decision.delay or 0)
+            if (
+                response is not None
+                and response.status_code == 429
+                and self.bucket is not None
+                and decision.delay is not None  # not when Retry-After is beyond the cap
+            ):
+                self.bucket.pause(decision.delay)
             timed_out = isinstance(error, httpx.TimeoutException)
             if (
                 decision.delay is None

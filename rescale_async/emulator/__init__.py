@@ -1,0 +1,70 @@
+"""A local emulator of the Rescale HTC API, for tests, demos and benchmarks.
+
+In process (no sockets; asyncio or trio)::
+
+    from rescale_async.emulator import Emulator
+
+    async with Emulator(refresh_interval=0.05) as emu:
+        async with emu.client() as client:  # an HTCClient wired to the emulator
+            project = await client.projects.get(emu.project_id)
+
+As an HTTP server: ``python -m rescale_async.emulator --port 8700`` (prints the base URL and
+an API key), ``await serve(...)`` in an asyncio program, or in tests ``async with serving()``
+(any backend) / ``with background_server()`` (sync code): a background thread with its own
+asyncio loop runs the emulator and uvicorn on a free port.
+
+How it behaves
+--------------
+- **Jobs run for real.** Each job's ``commands`` run as a host process (no shell and no
+  container: the image name is only a label, so commands run on the host with the emulator's
+  user rights) in ``<jobs_root>/jobs/<parentJobId>_<index>``, with the job's ``envs`` plus
+  what an HTC job gets: ``RESCALE_HTC_PROJECT_ID``, ``RESCALE_HTC_TASK_ID``,
+  ``RESCALE_JOB_ID``, ``RESCALE_HTC_REGION``, ``RESCALE_HTC_BEARER_TOKEN`` (its claims carry
+  ``userDefined_<name>``), ``RESCALE_HTC_REFRESH_TOKEN``, ``PROJECT_SHARED_FOLDER``,
+  ``TASK_SHARED_FOLDER``, ``AWS_BATCH_JOB_ARRAY_INDEX`` and (served) ``RESCALE_HTC_API_URL``.
+  Output lines become log lines. ``max_workers`` bounds the processes; project and workspace
+  vCPU limits hold further jobs in SUBMITTED_TO_RESCALE. Leaving the emulator kills every job
+  process (the job's whole process group).
+- **Snapshots.** Like the service, the API shows job statuses (and events) as of the last
+  refresh, every ``refresh_interval`` seconds (30 by default; tests use ~0.05);
+  ``emu.refresh()`` publishes at once. Log lines are visible as soon as they are printed.
+- **Cancel** fails waiting jobs at once and stops running ones (SIGTERM, SIGKILL after
+  ``kill_grace``): FAILED, statusReason "Job cancelled by user request", no failureCode, and a
+  last status event with ``userCancelledEvent: true``.
+- **Persistence** (``db_path``): state, logs, keys and the signing key survive a restart. Jobs
+  that were waiting run after it; jobs that were running lost their process as a job loses its
+  instance: retried when their retry strategy allows, else FAILED with
+  ErrorInstanceTermination.
+- **Faults** (``emu.faults``): errors, latency, rate limits (429 + Retry-After), dropped
+  connections, responses lost after the server acted, token lifetime; per endpoint, at
+  runtime. ``emu.counters`` counts requests, responses and faults per endpoint.
+
+Where the emulator follows the service rather than the published document: presigned URLs
+are strings (a serialised ``java.net.URL``), ``GET /htc/regions`` lists region settings, and
+request bodies ignore unknown fields (as the service's JSON mapper does).
+
+Needs the ``emulator`` extra: ``pip install rescale-async[emulator]`` (starlette, uvicorn).
+"""
+
+from __future__ import annotations
+
+from ._config import DEFAULT_IMAGES, EmulatorConfig
+from ._emulator import Emulator
+from ._faults import Counters, FaultRule, Faults
+from ._records import JobRecord, JobView
+from ._server import ServedEmulator, background_server, serve, serving
+
+__all__ = [
+    "DEFAULT_IMAGES",
+    "Counters",
+    "Emulator",
+    "EmulatorConfig",
+    "FaultRule",
+    "Faults",
+    "JobRecord",
+    "JobView",
+    "ServedEmulator",
+    "background_server",
+    "serve",
+    "serving",
+]

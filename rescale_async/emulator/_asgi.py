@@ -1,0 +1,160 @@
+"""The fault layer in front of the API, and the in-process transport that reaches it.
+
+To drop a connection the layer starts a response with a ``Content-Length`` it never fulfils
+and raises ``ConnectionDropped``: uvicorn then closes the socket (the client sees
+``httpx.RemoteProtocolError``), and ``InProcessTransport`` turns it into that same error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+import anyio
+import httpx
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._faults import Counters, Faults
+
+__all__ = ["ConnectionDropped", "FaultLayer", "InProcessTransport", "QuietDrops"]
+
+_PROXY_PAGES = {
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
+
+
+class ConnectionDropped(Exception):
+    """Raised by the fault layer to make the server close the connection mid-response."""
+
+
+class QuietDrops(logging.Filter):
+    """Keeps uvicorn from logging deliberate drops as application errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionDropped)
+
+
+class FaultLayer:
+    """ASGI middleware: counts requests and responses, and injects the configured faults."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        faults: Faults,
+        counters: Counters,
+        root_path: str,
+        resolve: Callable[[str, str], str],
+    ) -> None:
+        self.app = app
+        self.faults = faults
+        self.counters = counters
+        self.root_path = root_path
+        self.resolve = resolve
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        path: str = scope["path"]
+        relative = path[len(self.root_path) :] if path.startswith(self.root_path) else path
+        template = self.resolve(method, relative)
+        endpoint = f"{method} {template}"
+        counters = self.counters
+        counters.count_request(endpoint)
+        decision = self.faults.decide(method, template, relative)
+        if decision.delay > 0:
+            counters.count_fault("delayed", endpoint)
+            await anyio.sleep(decision.delay)
+        outcome = decision.outcome
+        if outcome is not None:
+            counters.count_fault(outcome, endpoint)
+        if outcome == "dropped":
+            await _abort(send, endpoint)
+        if outcome in ("rate_limited", "error"):
+            assert decision.status is not None
+            await _error_response(send, decision.status, decision.retry_after)
+            counters.count_response(endpoint, decision.status)
+            return
+        if outcome == "lost":
+
+            async def discard(message: Message) -> None:
+                pass
+
+            await self.app(scope, receive, discard)
+            await _abort(send, endpoint)
+
+        status = 0
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+        counters.count_response(endpoint, status)
+
+
+async def _abort(send: Send, endpoint: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"65536")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b'{"items": [', "more_body": True})
+    raise ConnectionDropped(f"fault injection: connection dropped ({endpoint})")
+
+
+async def _error_response(send: Send, status: int, retry_after: str | None) -> None:
+    headers: list[tuple[bytes, bytes]] = []
+    if status in _PROXY_PAGES:
+        # What a load balancer in front of the service sends: an HTML page.
+        title = f"{status} {_PROXY_PAGES[status]}"
+        body = (
+            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
+        ).encode()
+        headers.append((b"content-type", b"text/html"))
+    else:
+        if status == 429:
+            error = {"error": "too_many_requests", "errorDescription": "Rate limit exceeded"}
+        else:
+            error = {"error": "internal_server_error", "errorDescription": "Internal Server Error"}
+        body = json.dumps(error).encode()
+        headers.append((b"content-type", b"application/json"))
+    if retry_after is not None:
+        headers.append((b"retry-after", retry_after.encode()))
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class InProcessTransport(httpx.AsyncBaseTransport):
+    """An httpx transport calling the emulator's ASGI app directly (no sockets).
+
+    A dropped connection surfaces as ``httpx.RemoteProtocolError``, as over a real socket.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 49152))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._asgi.handle_async_request(request)
+        except ConnectionDropped:
+            raise httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body "
+                "(received 11 bytes, expected 65536)",
+                request=request,
+            ) from None
+
+    async def aclose(self) -> None:
+        await self._asgi.aclose()

@@ -7,6 +7,7 @@ asyncio loop, so tests under asyncio or trio (or sync code in a worker thread) c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import socket
@@ -17,7 +18,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.from_thread
-import sniffio
 import uvicorn
 
 from ._app import API_ROOT
@@ -105,11 +105,13 @@ async def _served(
     log_level: str,
     overrides: dict[str, Any],
 ) -> AsyncIterator[ServedEmulator]:
-    if sniffio.current_async_library() != "asyncio":
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
         raise RuntimeError(
             "serving over HTTP needs asyncio (uvicorn); under trio use `async with serving()`, "
             "which runs the server in its own thread"
-        )
+        ) from None
     uvicorn_errors = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, QuietDrops) for f in uvicorn_errors.filters):
         uvicorn_errors.addFilter(QuietDrops())

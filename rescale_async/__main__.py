@@ -13,8 +13,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="run a batch of real jobs on the embedded emulator")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from .demo import run_demo  # noqa: PLC0415  (needs the emulator extra)
-
+        try:
+            from .demo import run_demo  # noqa: PLC0415  (needs the emulator extra)
+        except ImportError as exc:
+            print(f"rescale-async: {exc}", file=sys.stderr)
+            return 2
         return run_demo()
     return 2  # pragma: no cover  (argparse rejects unknown commands)
 

@@ -31,3 +31,17 @@ def test_python_m_rescale_async_demo() -> None:
     assert result.returncode == 0, result.stderr
     assert "summary:" in result.stdout
     assert "diverged" in result.stdout
+
+
+def test_demo_without_the_emulator_extra_says_how_to_get_it() -> None:
+    script = (
+        "import sys; sys.modules['starlette'] = None\n"
+        "from rescale_async.__main__ import main\n"
+        "sys.exit(main(['demo']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert "pip install 'rescale-async[emulator]'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -48,6 +48,15 @@ Needs the ``emulator`` extra: ``pip install rescale-async[emulator]`` (starlette
 
 from __future__ import annotations
 
+try:
+    import starlette  # noqa: F401
+    import uvicorn  # noqa: F401
+except ImportError as exc:  # pragma: no cover  (the test environment has the extra)
+    raise ImportError(
+        f"rescale_async.emulator needs the 'emulator' extra ({exc.name} is missing): "
+        "pip install 'rescale-async[emulator]'"
+    ) from exc
+
 from ._config import DEFAULT_IMAGES, EmulatorConfig
 from ._emulator import Emulator
 from ._faults import Counters, FaultRule, Faults

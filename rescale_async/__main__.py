@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo":
         try:
-            from .demo import run_demo  # noqa: PLC0415  (needs the emulator extra)
+            from .cli.demo import run_demo  # noqa: PLC0415  (needs the emulator extra)
         except ImportError as exc:
             print(f"rescale-async: {exc}", file=sys.stderr)
             return 2

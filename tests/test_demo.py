@@ -6,7 +6,7 @@ import io
 import subprocess
 import sys
 
-from rescale_async.demo import run
+from rescale_async.cli.demo import run
 
 
 async def test_demo_runs_jobs_and_shows_a_failure_log() -> None:

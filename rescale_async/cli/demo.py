@@ -11,18 +11,18 @@ from typing import TextIO
 
 import anyio
 
-from . import HTCClient, JobDefinition, JobStatus, JobSubmitRequest, Task
-from .emulator import Emulator
+from .. import HTCClient, JobDefinition, JobStatus, JobSubmitRequest, Task
+from ..emulator import Emulator
 
 SWEEP_SCRIPT = """
-import os, sys, time
+import os, sys
 index = int(os.environ["RESCALE_JOB_ID"].rsplit(":", 1)[1])
 print(f"job {index}: sweeping parameter x={index}", flush=True)
-time.sleep(0.2 + (index % 5) * 0.1)
+checksum = sum(i * i % 7 for i in range(300_000 * (1 + index % 4)))  # some real work
 if index % 9 == 4:
     print(f"job {index}: x={index} diverged, giving up", file=sys.stderr, flush=True)
     sys.exit(3)
-print(f"job {index}: result f(x)={index * index}", flush=True)
+print(f"job {index}: result f(x)={index * index}, checksum {checksum}", flush=True)
 """
 
 

@@ -1,0 +1,1 @@
+"""The command-line layer: the demo now; the ``rescale-async`` commands grow here."""

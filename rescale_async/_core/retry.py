@@ -57,10 +57,6 @@ class RetryDecision:
 
     delay: float | None
 
-    @property
-    def retry(self) -> bool:
-        return self.delay is not None
-
 
 GIVE_UP = RetryDecision(None)
 

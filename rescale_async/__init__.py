@@ -26,6 +26,7 @@ from ._core.exceptions import (
 from ._core.pagination import AsyncPaginator, Page
 from ._core.ratelimit import RateLimit
 from ._core.retry import DefaultRetryPolicy, RetryBudget, RetryDecision, RetryPolicy
+from .orchestration import JobSpec
 from .resources._ids import JobRef, TaskRef
 from .types import *  # noqa: F403  (every model, enum and alias of the API)
 from .types import __all__ as _types_all
@@ -46,6 +47,7 @@ __all__ = [
     "HTCClient",
     "InternalServerError",
     "JobRef",
+    "JobSpec",
     "NotFoundError",
     "Page",
     "PaginationError",

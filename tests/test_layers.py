@@ -15,6 +15,7 @@ FORBIDDEN = {
     "types": {"_core", "resources", "_client", "emulator", "orchestration", "cli", "demo"},
     "resources": {"_client", "emulator", "orchestration", "cli", "demo"},
     "emulator": {"_client", "resources", "orchestration", "cli", "demo"},
+    "orchestration": {"_client", "emulator", "cli", "demo"},
 }
 
 

@@ -11,9 +11,9 @@ from ._core.config import resolve_settings
 from ._core.pipeline import Pipeline
 from ._core.ratelimit import RateLimit
 from ._core.retry import RetryPolicy
+from .orchestration._jobs import Jobs
 from .resources.auth import Auth
 from .resources.images import Images
-from .resources.jobs import Jobs
 from .resources.metrics import Metrics
 from .resources.projects import Projects
 from .resources.regions import Regions

@@ -94,6 +94,14 @@ class AsyncPaginator(Generic[T]):
         """The first page."""
         return await self._get_page(self._path, self._params)
 
+    async def page_at(self, link: str | None) -> Page[T]:
+        """The page a ``next`` link points at (checked like any ``next``), or the first page when
+        ``link`` is None. Fetching the same link again gives that page as it is now, which is how
+        a growing listing (a running job's log) is followed."""
+        if link is None:
+            return await self.first_page()
+        return await self._get_page(self._next_url(link), None)
+
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()
 

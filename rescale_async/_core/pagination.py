@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict
 
 from .exceptions import PaginationError
+from .parsing import parse
 
 __all__ = ["AsyncPaginator", "Page"]
 
@@ -28,17 +29,6 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T] = []
     next: str | None = None
-
-
-_adapters: dict[Any, TypeAdapter[Any]] = {}
-
-
-def page_adapter(item_type: type[T]) -> TypeAdapter[Page[T]]:
-    """A cached validator for ``Page[item_type]``."""
-    adapter = _adapters.get(item_type)
-    if adapter is None:
-        adapter = _adapters[item_type] = TypeAdapter(Page[item_type])  # type: ignore[valid-type]
-    return adapter
 
 
 def same_origin(url: httpx.URL, base: httpx.URL) -> bool:
@@ -66,7 +56,7 @@ class AsyncPaginator(Generic[T]):
             raise ValueError(f"limit must be >= 0, got {limit}")
         self._fetch = fetch
         self._path = path
-        self._adapter = page_adapter(item_type)
+        self._page_type = Page[item_type]  # type: ignore[valid-type]
         self._base_url = base_url
         self._params = {k: v for k, v in (params or {}).items() if v is not None}
         if limit is not None and (page_size is None or limit < page_size):
@@ -77,7 +67,8 @@ class AsyncPaginator(Generic[T]):
 
     async def _get_page(self, url: str, params: dict[str, Any] | None) -> Page[T]:
         response: httpx.Response = await self._fetch(url, params)
-        return self._adapter.validate_json(response.content)
+        page: Page[T] = parse(response, self._page_type)
+        return page
 
     def _next_url(self, link: str) -> str:
         """The absolute URL of ``link``, on our own origin, keeping query params it dropped."""

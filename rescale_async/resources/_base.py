@@ -4,33 +4,13 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import httpx
-from pydantic import TypeAdapter, ValidationError
-
-from .._core.exceptions import ResponseValidationError
 from .._core.pagination import AsyncPaginator
+from .._core.parsing import parse
 from .._core.pipeline import AuthKind, Pipeline, segment
 
-__all__ = ["APIResource", "segment"]
+__all__ = ["APIResource", "parse", "segment"]
 
 T = TypeVar("T")
-
-_adapters: dict[Any, TypeAdapter[Any]] = {}
-
-
-def parse(response: httpx.Response, shape: Any) -> Any:
-    """Validate ``response``'s JSON body as ``shape``; a mismatch is a ResponseValidationError."""
-    adapter = _adapters.get(shape)
-    if adapter is None:
-        adapter = _adapters[shape] = TypeAdapter(shape)
-    try:
-        return adapter.validate_json(response.content)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-            for e in exc.errors(include_input=False, include_url=False)[:5]
-        )
-        raise ResponseValidationError(response, problems) from None
 
 
 class APIResource:

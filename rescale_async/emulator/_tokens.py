@@ -82,10 +82,12 @@ class TokenIssuer:
     def issue(self, claims: dict[str, Any], lifetime: float) -> str:
         """A signed JWT carrying ``claims`` plus iss/iat/exp/jti, valid ``lifetime`` seconds."""
         now = time.time()
+        # Never before the last revocation, even within its millisecond.
+        issued_ms = max(int(now * 1000), round(self.revoked_before * 1000))
         payload = {
             "iss": ISSUER,
             "iat": int(now),
-            "iat_ms": int(now * 1000),
+            "iat_ms": issued_ms,
             "exp": int(now + lifetime),
             "jti": uuid.uuid4().hex,
             **claims,
@@ -130,7 +132,7 @@ class TokenIssuer:
 
     def revoke_all(self) -> None:
         """Refuse every token issued so far (as after a key rotation or logout)."""
-        self.revoked_before = time.time()
+        self.revoked_before = (int(time.time() * 1000) + 1) / 1000
 
     def jwks(self) -> dict[str, Any]:
         """The JSON Web Key Set publishing the public key (RFC 7517 members)."""

@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import anyio
 
 from ._config import EmulatorConfig
+from ._faults import Counters, FaultRule
 from ._server import ServedEmulator, serve
 
 
@@ -23,6 +27,21 @@ def _image(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(
             f"expected NAME or NAME=PENDING_SECONDS, got {text!r}"
         ) from None
+
+
+def _positive(kind: type[float] | type[int], *, zero: bool = False) -> Callable[[str], Any]:
+    def convert(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(
+                f"expected a number {'>= 0' if zero else '> 0'}, got {text!r}"
+            )
+        return value
+
+    return convert
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -63,6 +82,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="P",
         help="probability of an empty log page that still has a next link",
     )
+    parser.add_argument(
+        "--max-page-size",
+        type=_positive(int),
+        default=EmulatorConfig.max_page_size,
+        metavar="N",
+        help="largest pageSize accepted (larger: 400)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=_positive(float, zero=True),
+        default=0.0,
+        metavar="SECONDS",
+        help="added to every request before it is answered (a round trip to a cloud API)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=_positive(float),
+        metavar="PER_SECOND",
+        help="server-side limit on all requests together; over it: 429 with Retry-After",
+    )
+    parser.add_argument(
+        "--rate-burst",
+        type=_positive(int),
+        default=1,
+        metavar="N",
+        help="requests the rate limit lets through back to back (default 1)",
+    )
+    parser.add_argument(
+        "--counters-file",
+        type=Path,
+        metavar="PATH",
+        help="write the request counters (per endpoint, per status, faults) as JSON at exit",
+    )
     parser.add_argument("--seed", type=int, help="seed for the emulator's random choices")
     parser.add_argument("--verbose", "-v", action="store_true", help="log what the emulator does")
     return parser.parse_args(argv)
@@ -79,10 +131,47 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         "log_empty_page_probability": args.log_empty_pages,
         "seed": args.seed,
         "db_path": args.db,
+        "max_page_size": args.max_page_size,
     }
     if args.image:
         fields["images"] = dict(args.image)
     return EmulatorConfig(**fields)  # type: ignore[arg-type]
+
+
+def fault_rules(args: argparse.Namespace) -> list[FaultRule]:
+    """The rules ``--latency`` and ``--rate-limit`` ask for, applying to every request."""
+    rules = []
+    if args.latency > 0:
+        rules.append(FaultRule(latency=args.latency, name="--latency"))
+    if args.rate_limit is not None:
+        rules.append(
+            FaultRule(rate_limit=args.rate_limit, burst=args.rate_burst, name="--rate-limit")
+        )
+    return rules
+
+
+def counters_document(counters: Counters) -> dict[str, Any]:
+    """The counters as JSON: totals, and per endpoint, status and fault kind."""
+    return {
+        "requests_total": sum(counters.requests.values()),
+        "requests": dict(sorted(counters.requests.items())),
+        "statuses": {str(status): n for status, n in sorted(counters.statuses.items())},
+        "responses": {
+            f"{endpoint} {status}": n
+            for (endpoint, status), n in sorted(counters.responses.items())
+        },
+        "faults": {
+            f"{kind} {endpoint}": n for (kind, endpoint), n in sorted(counters.faults.items())
+        },
+    }
+
+
+def _ready(args: argparse.Namespace, served: list[ServedEmulator], server: ServedEmulator) -> None:
+    # Faults go in before the address is printed, so no client ever sees the server without them.
+    for rule in fault_rules(args):
+        server.emulator.faults.add(rule)
+    served.append(server)
+    _announce(server)
 
 
 def _announce(served: ServedEmulator) -> None:
@@ -106,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    served: list[ServedEmulator] = []
     try:
         anyio.run(
             partial(
@@ -113,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                 config,
                 host=args.host,
                 port=args.port,
-                ready=_announce,
+                ready=partial(_ready, args, served),
                 handle_signals=True,
             ),
             backend="asyncio",
@@ -123,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    finally:
+        if args.counters_file is not None and served:
+            document = counters_document(served[0].emulator.counters)
+            args.counters_file.write_text(json.dumps(document, indent=2) + "\n")
     print("Emulator stopped.", flush=True)
     return 0
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from rescale_async.emulator import EmulatorConfig
-from rescale_async.emulator.__main__ import config_from, parse_args
+from rescale_async.emulator import Counters, EmulatorConfig
+from rescale_async.emulator.__main__ import config_from, counters_document, fault_rules, parse_args
 
 
 def test_options_map_to_the_configuration() -> None:
@@ -53,3 +60,118 @@ def test_bad_values_are_refused() -> None:
         parse_args(["--image", "x=soon"])
     with pytest.raises(ValueError, match="max_workers"):
         config_from(parse_args(["--workers", "0"]))
+
+
+def test_served_mode_flags_map_to_fault_rules_and_configuration() -> None:
+    args = parse_args(
+        [
+            "--latency",
+            "0.05",
+            "--rate-limit",
+            "20",
+            "--rate-burst",
+            "5",
+            "--max-page-size",
+            "500",
+            "--counters-file",
+            "counts.json",
+        ]
+    )
+    assert config_from(args).max_page_size == 500
+    assert args.counters_file == Path("counts.json")
+    latency, limit = fault_rules(args)
+    assert (latency.latency, latency.rate_limit, latency.method, latency.path) == (
+        0.05,
+        None,
+        None,
+        None,
+    )
+    assert (limit.latency, limit.rate_limit, limit.burst) == (0.0, 20.0, 5)
+    assert limit.path is None and limit.path_regex is None  # every request counts
+    defaults = parse_args([])
+    assert fault_rules(defaults) == []
+    assert config_from(defaults).max_page_size == EmulatorConfig().max_page_size
+    assert fault_rules(parse_args(["--rate-limit", "2"]))[0].burst == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--latency", "-1"],
+        ["--latency", "soon"],
+        ["--rate-limit", "0"],
+        ["--rate-burst", "0"],
+        ["--max-page-size", "0"],
+    ],
+)
+def test_bad_served_mode_values_are_refused(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(argv)
+
+
+def test_counters_document_is_json_ready() -> None:
+    counters = Counters()
+    counters.count_request("GET /auth/token")
+    counters.count_request("GET /auth/token")
+    counters.count_response("GET /auth/token", 200)
+    counters.count_response("GET /auth/token", 429)
+    counters.count_fault("rate_limited", "GET /auth/token")
+    document = json.loads(json.dumps(counters_document(counters)))
+    assert document == {
+        "requests_total": 2,
+        "requests": {"GET /auth/token": 2},
+        "statuses": {"200": 1, "429": 1},
+        "responses": {"GET /auth/token 200": 1, "GET /auth/token 429": 1},
+        "faults": {"rate_limited GET /auth/token": 1},
+    }
+
+
+def test_served_emulator_applies_latency_and_rate_limit_and_writes_its_counters(
+    tmp_path: Path,
+) -> None:
+    counters_file = tmp_path / "counters.json"
+    command = [
+        sys.executable,
+        "-m",
+        "rescale_async.emulator",
+        "--port",
+        "0",
+        "--api-key",
+        "k",
+        "--latency",
+        "0.2",
+        "--rate-limit",
+        "0.5",
+        "--rate-burst",
+        "2",
+        "--counters-file",
+        str(counters_file),
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            printed: dict[str, str] = {}
+            while "RESCALE_API_KEY" not in printed:
+                line = process.stdout.readline()
+                assert line, "the emulator exited before printing its address"
+                if line.startswith("RESCALE_") and "=" in line:
+                    name, value = line.strip().split("=", 1)
+                    printed[name] = value
+            url = printed["RESCALE_HTC_API_URL"]
+            statuses = []
+            with httpx.Client(headers={"Authorization": "Token k"}) as http:
+                for _ in range(3):
+                    start = time.monotonic()
+                    statuses.append(http.get(f"{url}/auth/token").status_code)
+                    assert time.monotonic() - start >= 0.2  # the latency, every request
+            assert statuses == [200, 200, 429]  # a burst of 2, then over 0.5/s
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)
+    assert process.returncode == 0
+    counts = json.loads(counters_file.read_text())
+    assert counts["requests_total"] == 3
+    assert counts["statuses"] == {"200": 2, "429": 1}
+    assert counts["faults"]["delayed GET /auth/token"] == 3
+    assert counts["faults"]["rate_limited GET /auth/token"] == 1

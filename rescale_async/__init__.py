@@ -13,20 +13,35 @@ from ._core.exceptions import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    ImageNotReadyError,
     InternalServerError,
+    LedgerError,
     NotFoundError,
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
     RescaleError,
     ResponseValidationError,
+    SubmissionInDoubtError,
     TokenVerificationError,
     UnprocessableEntityError,
+    WaitTimeoutError,
 )
 from ._core.pagination import AsyncPaginator, Page
 from ._core.ratelimit import RateLimit
 from ._core.retry import DefaultRetryPolicy, RetryBudget, RetryDecision, RetryPolicy
-from .orchestration import JobSpec
+from .orchestration import (
+    JobBatch,
+    JobEvent,
+    JobFailure,
+    JobSpec,
+    JobWatch,
+    Ledger,
+    LogStream,
+    Progress,
+    ProgressStream,
+    WaitResult,
+)
 from .resources._ids import JobRef, TaskRef
 from .types import *  # noqa: F403  (every model, enum and alias of the API)
 from .types import __all__ as _types_all
@@ -45,13 +60,23 @@ __all__ = [
     "ConflictError",
     "DefaultRetryPolicy",
     "HTCClient",
+    "ImageNotReadyError",
     "InternalServerError",
+    "JobBatch",
+    "JobEvent",
+    "JobFailure",
     "JobRef",
     "JobSpec",
+    "JobWatch",
+    "Ledger",
+    "LedgerError",
+    "LogStream",
     "NotFoundError",
     "Page",
     "PaginationError",
     "PermissionDeniedError",
+    "Progress",
+    "ProgressStream",
     "RateLimit",
     "RateLimitError",
     "RescaleError",
@@ -59,9 +84,12 @@ __all__ = [
     "RetryBudget",
     "RetryDecision",
     "RetryPolicy",
+    "SubmissionInDoubtError",
     "TaskRef",
     "TokenVerificationError",
     "UnprocessableEntityError",
+    "WaitResult",
+    "WaitTimeoutError",
     "__version__",
 ]
 __all__ += _types_all  # noqa: PLE0605  (the models list themselves in types.__all__)

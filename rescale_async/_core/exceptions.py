@@ -7,6 +7,10 @@
     ├── PaginationError               a `next` link the client refuses to follow
     ├── ResponseValidationError       a 2xx response whose body does not match its model
     ├── TokenVerificationError        a JWT whose signature or claims do not check out
+    ├── ImageNotReadyError            a job's image stayed PENDING past submit's wait (or is absent)
+    ├── SubmissionInDoubtError        a submission whose landing could not be settled (group named)
+    ├── LedgerError                   a ledger file that cannot be used as asked
+    ├── WaitTimeoutError              wait() ran out of time; also a TimeoutError
     ├── APIConnectionError            the request got no HTTP response (DNS, refused, reset, ...)
     │   └── APITimeoutError           ... because a timeout expired
     └── APIStatusError                the API answered with status >= 400
@@ -37,15 +41,19 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "ImageNotReadyError",
     "InternalServerError",
+    "LedgerError",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RescaleError",
     "ResponseValidationError",
+    "SubmissionInDoubtError",
     "TokenVerificationError",
     "UnprocessableEntityError",
+    "WaitTimeoutError",
 ]
 
 
@@ -63,6 +71,31 @@ class PaginationError(RescaleError):
 
 class TokenVerificationError(RescaleError):
     """A JWT failed verification against the service's published keys."""
+
+
+class ImageNotReadyError(RescaleError):
+    """Jobs were not submitted: their image is not READY in the project's registry."""
+
+
+class SubmissionInDoubtError(RescaleError):
+    """A job submission failed in a way that leaves open whether it landed, and asking the API
+    (``GET .../jobs?group=``) did not settle it. Nothing is resent; ``group`` names the jobs."""
+
+    def __init__(self, message: str, *, group: str) -> None:
+        super().__init__(message)
+        self.group = group
+
+
+class LedgerError(RescaleError):
+    """A ledger file that cannot be used: not a ledger, or a key reused for other jobs."""
+
+
+class WaitTimeoutError(RescaleError, TimeoutError):
+    """``wait()`` ran out of time before every job ended; ``result`` holds where they are."""
+
+    def __init__(self, message: str, *, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class ResponseValidationError(RescaleError):

@@ -1,4 +1,5 @@
-"""``client.jobs`` with log streaming: following a running job's log, its tail, saving it.
+"""``client.jobs`` for orchestration: submitting specs exactly once, watching and waiting for
+many jobs cheaply, fetching many jobs at once, and streaming logs.
 
 The API pages a job's log by opaque tokens, and many lines can share one timestamp, so
 following a log never filters by time: it remembers the last page it read (its link) and how
@@ -9,25 +10,249 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
+from urllib.parse import quote
 
 import anyio
 
 from .._core.pagination import AsyncPaginator
+from .._core.pipeline import Pipeline
 from ..resources import jobs as _jobs
-from ..resources._ids import JobLike
-from ..types import LogEvent
+from ..resources._ids import JobLike, TaskLike, TaskRef, task_path
+from ..resources.images import Images
+from ..types import Job, JobSubmitRequest, LogEvent, ViewType
+from ._batch import JobBatch
+from ._ledger import LedgerLike, as_ledger
+from ._results import WaitResult
+from ._spec import JobSpec
+from ._submit import MAX_REQUESTS_PER_POST, Submitter, split_count
+from ._watch import (
+    DEFAULT_INTERVAL,
+    JobWatch,
+    ProgressHook,
+    ProgressStream,
+    Watcher,
+    targets_of,
+    wait,
+)
 
 __all__ = ["Jobs", "LogStream"]
 
 LOG_PAGE_SIZE_MAX = _jobs.LOG_PAGE_SIZE_MAX
+_IMAGE_TIMEOUT = 300.0
+_URL_IDS_LENGTH = 6000  # characters of jobId=... per request, well below common URL limits
+
+Watchable = JobBatch | TaskLike
+"""What ``watch``/``wait`` take: batches, and tasks (every job of the task)."""
 
 
 class Jobs(_jobs.Jobs):
-    """Jobs, plus following a running job's log (``logs(follow=True)``), ``tail`` and
-    ``save_logs``."""
+    """Jobs, plus orchestration: ``submit``/``submit_many`` (exactly once, with a ledger across
+    crashes), ``watch``/``progress``/``wait`` over many batches and tasks, ``get_many``, and
+    log streaming (``logs(follow=True)``, ``tail``, ``save_logs``)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        super().__init__(pipeline)
+        self._submitter = Submitter(self, Images(pipeline))
+
+    # ------------------------------------------------------------------ submitting
+
+    async def submit(
+        self,
+        task: TaskLike,
+        spec: JobSpec | JobSubmitRequest,
+        count: int = 1,
+        group: str | None = None,
+        *,
+        ledger: LedgerLike | None = None,
+        key: str | None = None,
+        image_timeout: float = _IMAGE_TIMEOUT,
+    ) -> JobBatch:
+        """Submit ``count`` copies of a job and return the batch with every job id.
+
+        Counts above 1000 become several submit requests. The image must be READY: a PENDING
+        one is waited for up to ``image_timeout`` seconds (then ImageNotReadyError, nothing
+        sent). The jobs go to ``group``, else to a new group of their own, which is how an
+        ambiguous failure is settled without sending anything twice. ``ledger`` (a path or a
+        ``Ledger``) makes a re-run of the program after a crash find this submission again
+        instead of repeating it; ``key`` names it there explicitly.
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``"""
+        request = _as_request(spec, "spec")
+        sizes = split_count(count)
+        requests = [request.model_copy(update={"batch_size": size}) for size in sizes]
+        return await self._submit_requests(
+            task, requests, group=group, ledger=ledger, key=key, image_timeout=image_timeout
+        )
+
+    async def submit_many(
+        self,
+        task: TaskLike,
+        specs: Iterable[JobSpec | JobSubmitRequest],
+        group: str | None = None,
+        *,
+        ledger: LedgerLike | None = None,
+        key: str | None = None,
+        image_timeout: float = _IMAGE_TIMEOUT,
+    ) -> JobBatch:
+        """Submit one job per spec (a sweep: each spec may differ); identical specs share one
+        submit request. The batch's ``job_ids[i]`` is the job of ``specs[i]``. Large sweeps
+        take several POSTs, sent concurrently within the client's limits, each to a group of
+        its own (or all to ``group``, one after another). See ``submit`` for the rest.
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``"""
+        positions: dict[str, tuple[JobSubmitRequest, list[int]]] = {}
+        index = -1
+        for index, spec in enumerate(specs):
+            request = _as_request(spec, f"specs[{index}]")
+            if request.batch_size not in (None, 1):
+                raise ValueError(
+                    f"specs[{index}] asks for batch_size {request.batch_size}: submit_many runs "
+                    "one job per spec; repeat the spec, or use submit(task, spec, count=...)"
+                )
+            identity = request.model_dump_json(exclude={"batch_size"})
+            positions.setdefault(identity, (request, []))[1].append(index)
+        if index < 0:
+            raise ValueError("submit_many needs at least one spec, got none")
+        requests: list[JobSubmitRequest] = []
+        order: list[int] = []
+        for request, where in positions.values():
+            start = 0
+            for size in split_count(len(where)):
+                requests.append(request.model_copy(update={"batch_size": size}))
+                order += where[start : start + size]
+                start += size
+        batch = await self._submit_requests(
+            task, requests, group=group, ledger=ledger, key=key, image_timeout=image_timeout
+        )
+        job_ids = [""] * len(order)
+        for position, job_id in zip(order, batch.job_ids, strict=True):
+            job_ids[position] = job_id
+        batch.job_ids = job_ids
+        return batch
+
+    async def _submit_requests(
+        self,
+        task: TaskLike,
+        requests: list[JobSubmitRequest],
+        *,
+        group: str | None,
+        ledger: LedgerLike | None,
+        key: str | None,
+        image_timeout: float,
+    ) -> JobBatch:
+        task_path(task)  # a clear error for anything that is not a task, before any request
+        ref = TaskRef(str(task.project_id), str(task.task_id))
+        if group is not None and (not isinstance(group, str) or not group.strip()):
+            raise ValueError(f"group must be a non-empty name, got {group!r}")
+        if not image_timeout >= 0:
+            raise ValueError(f"image_timeout must be >= 0 seconds, got {image_timeout!r}")
+        book = as_ledger(ledger)
+        # One group per POST body, so that each can be settled on its own; with a named group
+        # the bodies go one after another.
+        chunks = (
+            [requests]
+            if group is not None
+            else [
+                requests[start : start + MAX_REQUESTS_PER_POST]
+                for start in range(0, len(requests), MAX_REQUESTS_PER_POST)
+            ]
+        )
+        results: list[tuple[str, list[tuple[str, int]]]] = [("", [])] * len(chunks)
+
+        async def send(index: int, chunk: list[JobSubmitRequest]) -> None:
+            part_key = key if key is None or len(chunks) == 1 else f"{key}#{index}"
+            results[index] = await self._submitter.submit(
+                ref, chunk, group=group, ledger=book, key=part_key, image_timeout=image_timeout
+            )
+
+        async with anyio.create_task_group() as tasks:
+            for index, chunk in enumerate(chunks):
+                tasks.start_soon(send, index, chunk)
+        job_ids = [
+            f"{parent}:{i}"
+            for _, parents in results
+            for parent, size in parents
+            for i in range(size)
+        ]
+        return JobBatch(self, ref, [name for name, _ in results], job_ids)
+
+    # ------------------------------------------------------------------ watching
+
+    def watch(
+        self,
+        *targets: Watchable,
+        interval: float = DEFAULT_INTERVAL,
+        progress: ProgressHook | None = None,
+        ledger: LedgerLike | None = None,
+    ) -> JobWatch:
+        """Status changes of the jobs of every batch and task given, as an async iterator of
+        ``JobEvent`` (job, old status, new status, failure code) that ends once they have all
+        ended. Polls every ``interval`` seconds (the service refreshes statuses every ~30 s):
+        one summary call per task, job listings only where counts moved. ``progress`` is
+        called with the counts after each poll that changed them. With ``ledger``, changes are
+        recorded, and a watch resumed after a crash reports only what changed since.
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/summary-statistics`` and ``.../jobs``"""
+        watcher = Watcher(self, targets_of(targets), ledger=as_ledger(ledger))
+        return JobWatch(watcher, interval, progress)
+
+    def progress(
+        self,
+        *targets: Watchable,
+        interval: float = DEFAULT_INTERVAL,
+        ledger: LedgerLike | None = None,
+    ) -> ProgressStream:
+        """The counts by status of the jobs of every batch and task given, after each poll
+        that changed them, up to the end (for a progress bar). Polls as ``watch`` does."""
+        watcher = Watcher(self, targets_of(targets), ledger=as_ledger(ledger))
+        return ProgressStream(watcher, interval)
+
+    async def wait(
+        self,
+        *targets: Watchable,
+        timeout: float | None = None,  # noqa: ASYNC109 - the documented interface
+        interval: float = DEFAULT_INTERVAL,
+        progress: ProgressHook | None = None,
+        ledger: LedgerLike | None = None,
+    ) -> WaitResult:
+        """Wait until every job of the batches and tasks given has ended; the counts by status
+        and the succeeded and failed jobs. WaitTimeoutError (holding the same, so far) after
+        ``timeout`` seconds. Polls as ``watch`` does; ``progress`` as there."""
+        if timeout is not None and not timeout >= 0:
+            raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout!r}")
+        watcher = Watcher(self, targets_of(targets), ledger=as_ledger(ledger))
+        return await wait(watcher, limit=timeout, interval=interval, hook=progress)
+
+    async def get_many(
+        self, task: TaskLike, job_ids: Iterable[str], *, view: ViewType | str = ViewType.SIMPLE
+    ) -> list[Job]:
+        """Many jobs of one task by id, in the order given, a few requests for all of them
+        (ids the task does not hold are left out). ``view="FULL"`` for whole definitions.
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs?jobId=...``"""
+        task_path(task)
+        wanted = list(dict.fromkeys(_job_id(job_id) for job_id in job_ids))
+        chunks: list[list[str]] = []
+        length = _URL_IDS_LENGTH
+        for job_id in wanted:
+            size = len(quote(job_id, safe="")) + 7
+            if length + size > _URL_IDS_LENGTH:
+                chunks.append([])
+                length = 0
+            chunks[-1].append(job_id)
+            length += size
+        found: dict[str, Job] = {}
+
+        async def fetch(chunk: list[str]) -> None:
+            listing = self.list(task, job_ids=chunk, view=view, page_size=len(chunk))
+            async for job in listing:
+                found[job.job_uuid] = job
+
+        async with anyio.create_task_group() as group:
+            for chunk in chunks:
+                group.start_soon(fetch, chunk)
+        return [found[job_id] for job_id in wanted if job_id in found]
+
+    # ------------------------------------------------------------------ logs
 
     @overload
     def logs(
@@ -143,6 +368,22 @@ class Jobs(_jobs.Jobs):
                 await anyio.Path(temporary).unlink(missing_ok=True)
             raise
         return written
+
+
+def _as_request(spec: Any, where: str) -> JobSubmitRequest:
+    if isinstance(spec, JobSpec):
+        return spec.to_request()
+    if isinstance(spec, JobSubmitRequest):
+        return spec
+    raise TypeError(
+        f"{where} is a {type(spec).__name__}; expected a JobSpec (or a JobSubmitRequest)"
+    )
+
+
+def _job_id(job_id: object) -> str:
+    if not isinstance(job_id, str) or not job_id:
+        raise TypeError(f"job ids must be non-empty strings, got {job_id!r}")
+    return job_id
 
 
 def _line(message: str) -> str:

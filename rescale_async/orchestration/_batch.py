@@ -1,0 +1,95 @@
+"""``JobBatch``: jobs submitted together, to wait for, watch or cancel as one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import anyio
+
+from ..resources._ids import JobRef, TaskRef
+from ._ledger import LedgerLike
+from ._results import WaitResult
+from ._watch import DEFAULT_INTERVAL, JobWatch, ProgressHook, ProgressStream
+
+if TYPE_CHECKING:
+    from ._jobs import Jobs
+
+__all__ = ["JobBatch"]
+
+
+class JobBatch:
+    """Jobs submitted by one ``submit``/``submit_many`` call: their task, job group(s) and ids.
+
+    ``job_ids`` are in submission order (for ``submit_many``: ``job_ids[i]`` runs
+    ``specs[i]``). The batch is a plain record plus shortcuts to ``client.jobs``.
+    """
+
+    __slots__ = ("_jobs", "groups", "job_ids", "task")
+
+    def __init__(
+        self, jobs: Jobs, task: TaskRef, groups: Sequence[str], job_ids: list[str]
+    ) -> None:
+        self._jobs = jobs
+        self.task = task
+        self.groups = tuple(groups)
+        """The job groups the batch went to: one, unless it took several POSTs."""
+        self.job_ids = job_ids
+
+    @property
+    def group(self) -> str:
+        """The batch's job group (the first one, when it took several)."""
+        return self.groups[0]
+
+    @property
+    def jobs(self) -> list[JobRef]:
+        """The batch's jobs, as references ``client.jobs.get``/``logs`` take."""
+        return [JobRef(*self.task, job_id) for job_id in self.job_ids]
+
+    def __len__(self) -> int:
+        return len(self.job_ids)
+
+    def __repr__(self) -> str:
+        return (
+            f"JobBatch(task={self.task.task_id!r}, groups={list(self.groups)!r}, "
+            f"jobs={len(self.job_ids)})"
+        )
+
+    def watch(
+        self,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        progress: ProgressHook | None = None,
+        ledger: LedgerLike | None = None,
+    ) -> JobWatch:
+        """The batch's status changes; see ``client.jobs.watch``."""
+        return self._jobs.watch(self, interval=interval, progress=progress, ledger=ledger)
+
+    def progress(
+        self, *, interval: float = DEFAULT_INTERVAL, ledger: LedgerLike | None = None
+    ) -> ProgressStream:
+        """The batch's counts by status whenever they change; see ``client.jobs.progress``."""
+        return self._jobs.progress(self, interval=interval, ledger=ledger)
+
+    async def wait(
+        self,
+        timeout: float | None = None,  # noqa: ASYNC109 - the documented interface
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        progress: ProgressHook | None = None,
+        ledger: LedgerLike | None = None,
+    ) -> WaitResult:
+        """Wait until every job of the batch has ended; see ``client.jobs.wait``."""
+        return await self._jobs.wait(
+            self, timeout=timeout, interval=interval, progress=progress, ledger=ledger
+        )
+
+    async def cancel(self) -> None:
+        """Cancel the batch's jobs (its groups only, not the rest of the task).
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/cancel?group=``"""
+        async with anyio.create_task_group() as group:
+            for name in self.groups:
+                group.start_soon(self._cancel_group, name)
+
+    async def _cancel_group(self, name: str) -> None:
+        await self._jobs.cancel(self.task, group=name)

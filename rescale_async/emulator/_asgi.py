@@ -90,14 +90,23 @@ class FaultLayer:
             await _abort(send, endpoint)
 
         status = 0
+        held: list[Message] = []
 
         async def counting_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-            await send(message)
+            if decision.hold > 0:
+                held.append(message)
+            else:
+                await send(message)
 
         await self.app(scope, receive, counting_send)
+        if held:
+            counters.count_fault("held", endpoint)
+            await anyio.sleep(decision.hold)
+            for message in held:
+                await send(message)
         counters.count_response(endpoint, status)
 
 

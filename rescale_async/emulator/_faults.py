@@ -10,6 +10,9 @@ and the first one whose dice say so decides the outcome:
 - ``error_rate``: an error status (500/502/503/504, proxy-style body for 502-504);
 - ``lose_rate``: the server acts (a job really is created), then the response is lost.
 
+``hold`` delays the response of every matching request after the server has acted (a slow
+answer: the window in which a client can die between its request and the response).
+
 Dropped and lost responses reach the client as an ``httpx.TransportError`` in both modes.
 Rules and counters are thread-safe, so a test can change faults of a served emulator.
 """
@@ -56,6 +59,8 @@ class FaultRule:
     up to whole seconds as the header's delta-seconds form requires)."""
     drop_rate: float = 0.0
     lose_rate: float = 0.0
+    hold: float = 0.0
+    """Seconds a matching request's response waits after the server has acted."""
     times: int | None = None
     """Apply to at most this many requests (latency included), then go away."""
     name: str = ""
@@ -77,8 +82,8 @@ class FaultRule:
             )
         if self.rate_limit is not None and self.rate_limit <= 0:
             raise ValueError(f"rate_limit must be > 0, got {self.rate_limit}")
-        if self.latency < 0 or self.jitter < 0:
-            raise ValueError("latency and jitter must be >= 0")
+        if self.latency < 0 or self.jitter < 0 or self.hold < 0:
+            raise ValueError("latency, jitter and hold must be >= 0")
         if self.burst < 1:
             raise ValueError(f"burst must be >= 1, got {self.burst}")
         self._tokens = float(self.burst)
@@ -119,6 +124,7 @@ class Decision:
     """What the fault layer does with one request."""
 
     delay: float = 0.0
+    hold: float = 0.0
     outcome: str | None = None
     """None (serve it), "rate_limited", "dropped", "error" or "lost"."""
     status: int | None = None
@@ -136,7 +142,7 @@ class Counters:
         """(endpoint, status) -> responses the client received."""
         self.faults: Counter[tuple[str, str]] = Counter()
         """(kind, endpoint) -> injected faults; kinds: delayed, rate_limited, dropped, error,
-        lost."""
+        lost, held."""
 
     def count_request(self, endpoint: str) -> None:
         with self._lock:
@@ -211,7 +217,7 @@ class Faults:
 
     def decide(self, method: str, template: str, path: str) -> Decision:
         """Roll the dice of every rule matching this request."""
-        delay = 0.0
+        delay = hold = 0.0
         with self._lock:
             for rule in list(self._rules):
                 if not rule.matches(method, template, path):
@@ -220,14 +226,17 @@ class Faults:
                 if rule.latency or rule.jitter:
                     delay += rule.latency + self._rng.uniform(0.0, rule.jitter)
                     affected = True
+                if rule.hold:
+                    hold += rule.hold
+                    affected = True
                 outcome = self._outcome(rule)
                 if affected or outcome is not None:
                     rule.applied += 1
                 if rule.exhausted:
                     self._rules.remove(rule)
                 if outcome is not None:
-                    return Decision(delay, *outcome)
-        return Decision(delay)
+                    return Decision(delay, hold, *outcome)
+        return Decision(delay, hold)
 
     def _outcome(self, rule: FaultRule) -> tuple[str, int | None, str | None] | None:
         if rule.rate_limit is not None:

@@ -57,6 +57,18 @@ class Jobs(_jobs.Jobs):
         super().__init__(pipeline)
         self._submitter = Submitter(self, Images(pipeline))
 
+    @property
+    def settle_delay(self) -> float:
+        """Seconds given a submission that failed ambiguously (a lost response, a 5xx) to reach
+        the service before the API is asked whether it landed; 2 by default."""
+        return self._submitter.settle
+
+    @settle_delay.setter
+    def settle_delay(self, seconds: float) -> None:
+        if not seconds >= 0:
+            raise ValueError(f"settle_delay must be >= 0 seconds, got {seconds!r}")
+        self._submitter.settle = seconds
+
     # ------------------------------------------------------------------ submitting
 
     async def submit(

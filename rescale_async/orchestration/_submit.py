@@ -42,8 +42,10 @@ MAX_BATCH_SIZE = 1000
 """The most copies one submit request may ask for (``batchSize``)."""
 MAX_REQUESTS_PER_POST = 1000
 """The most submit requests sent in one ``POST .../jobs/batch`` body."""
-_LIST_PAGE_SIZE = 1000
+_PAGE = 1000  # jobs per page when listing a group
+_POST_ATTEMPTS = 10
 _SETTLE_ATTEMPTS = 8
+_TRANSIENT = (APIConnectionError, InternalServerError, RateLimitError)
 
 
 def new_group() -> str:
@@ -176,16 +178,19 @@ class Submitter:
     async def _post(
         self, submission: Submission, post: list[dict[str, Any]]
     ) -> list[tuple[str, int]]:
-        """POST one body until it has landed once; its ``(parent id, batch size)`` list."""
+        """POST one body until it has landed once; its ``(parent id, batch size)`` list.
+        Gives up (raising the last error) after ``_POST_ATTEMPTS`` sends that did not land."""
         path = f"{task_path(submission.task)}/jobs/batch"
         delay = 1.0
-        while True:
+        for attempt in range(1, _POST_ATTEMPTS + 1):
             sent = time.time()
             try:
                 answer = await self._jobs._call(
                     "POST", path, SubmittedJobs, params={"group": submission.group}, json=post
                 )
             except RateLimitError as exc:  # refused: nothing was created
+                if attempt == _POST_ATTEMPTS:
+                    raise
                 wait = exc.retry_after if exc.retry_after is not None else delay
                 logger.warning("job submission rate-limited; sending again in %.1f s", wait)
                 await self._sleep(wait)
@@ -198,15 +203,16 @@ class Submitter:
                 landed = await self._landed(submission, post, since=sent)
                 if landed is not None:
                     return landed
+                if attempt == _POST_ATTEMPTS:
+                    raise
                 await self._sleep(delay)
             else:
                 return [(job.parent_job_id, job.batch_size or 1) for job in answer]
             delay = min(delay * 2, 30.0)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _group_size(self, task: TaskRef, group: str) -> int:
-        listing = self._jobs.list(
-            task, group=group, view=ViewType.SIMPLE, page_size=_LIST_PAGE_SIZE
-        )
+        listing = self._jobs.list(task, group=group, view=ViewType.SIMPLE, page_size=_PAGE)
         return sum([len(page.items) async for page in listing.pages()])
 
     async def _landed(
@@ -220,31 +226,34 @@ class Submitter:
         settle = since + self.settle - time.time()
         if settle > 0:
             await self._sleep(settle)
-        seen = -1
+        seen = "no answer"
         for attempt in range(_SETTLE_ATTEMPTS):
+            if attempt:
+                await self._sleep(min(2.0**attempt, 10.0))  # let the listing catch up
             sizes: Counter[str] = Counter()
             signatures: dict[str, str] = {}
             listing = self._jobs.list(
-                submission.task,
-                group=submission.group,
-                view=ViewType.FULL,
-                page_size=_LIST_PAGE_SIZE,
+                submission.task, group=submission.group, view=ViewType.FULL, page_size=_PAGE
             )
-            async for job in listing:
-                parent = job.job_id.rpartition(":")[0]
-                sizes[parent] += 1
-                if parent not in known and parent not in signatures:
-                    signatures[parent] = _signature(job.model_dump(by_alias=True))
-            seen = sum(sizes.values())
-            if seen == before:
+            try:
+                async for job in listing:
+                    parent = job.job_id.rpartition(":")[0]
+                    sizes[parent] += 1
+                    if parent not in known and parent not in signatures:
+                        signatures[parent] = _signature(job.model_dump(by_alias=True))
+            except _TRANSIENT as exc:
+                logger.warning("listing group %s failed (%s)", submission.group, exc)
+                continue
+            total = sum(sizes.values())
+            if total == before:
                 return None
-            if seen == before + expected:
+            if total == before + expected:
                 fresh = {p: n for p, n in sizes.items() if p not in known}
                 return _in_request_order(post, fresh, signatures)
-            await self._sleep(min(2.0**attempt, 10.0))  # the listing is catching up
+            seen = f"{total} jobs"
         raise SubmissionInDoubtError(
             f"cannot tell whether a job submission landed: group {submission.group!r} of task "
-            f"{submission.task.task_id} holds {seen} jobs, expected {before} (not landed) or "
+            f"{submission.task.task_id} holds {seen}, expected {before} (not landed) or "
             f"{before + expected} (landed); nothing was resent. Check the group, then cancel it "
             "or submit again",
             group=submission.group,

@@ -127,12 +127,34 @@ async def test_a_lost_response_is_a_transport_error_but_the_jobs_were_created() 
         assert a.emu.counters.requests[BATCH] == 2
 
 
+async def test_a_held_response_comes_late_but_the_server_acted_at_once() -> None:
+    async with api() as a:
+        task = await a.task()
+        a.emu.faults.add(method="POST", path_regex=r"/jobs/batch$", hold=0.3, times=1)
+        response: list[httpx.Response] = []
+
+        async def submit() -> None:
+            response.append(
+                await a.http.post(f"{a.task_path(task)}/jobs/batch", json=[job(py("pass"))])
+            )
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(submit)
+            with anyio.fail_after(5):
+                while not a.emu.state.jobs:
+                    await anyio.sleep(0.01)
+            assert not response  # acted, not answered yet
+        assert response[0].status_code == 200
+        assert a.emu.counters.faults[("held", BATCH)] == 1
+
+
 def test_fault_rules_check_their_settings() -> None:
     for bad in (
         {"error_rate": 1.5},
         {"error_status": 404},
         {"rate_limit": 0},
         {"latency": -1},
+        {"hold": -1},
         {"burst": 0},
     ):
         with pytest.raises(ValueError, match=next(iter(bad))):

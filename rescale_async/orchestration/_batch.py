@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
-import anyio
-
 from ..resources._ids import JobRef, TaskRef
+from ._concurrent import run_all
 from ._ledger import LedgerLike
 from ._results import WaitResult
 from ._watch import DEFAULT_INTERVAL, JobWatch, ProgressHook, ProgressStream
@@ -73,7 +73,7 @@ class JobBatch:
 
     async def wait(
         self,
-        timeout: float | None = None,  # noqa: ASYNC109 - the documented interface
+        timeout: float | None = None,
         *,
         interval: float = DEFAULT_INTERVAL,
         progress: ProgressHook | None = None,
@@ -87,9 +87,4 @@ class JobBatch:
     async def cancel(self) -> None:
         """Cancel the batch's jobs (its groups only, not the rest of the task).
         ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/cancel?group=``"""
-        async with anyio.create_task_group() as group:
-            for name in self.groups:
-                group.start_soon(self._cancel_group, name)
-
-    async def _cancel_group(self, name: str) -> None:
-        await self._jobs.cancel(self.task, group=name)
+        await run_all([partial(self._jobs.cancel, self.task, group=name) for name in self.groups])

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, overload
 from urllib.parse import quote
@@ -24,6 +25,7 @@ from ..resources._ids import JobLike, TaskLike, TaskRef, task_path
 from ..resources.images import Images
 from ..types import Job, JobSubmitRequest, LogEvent, ViewType
 from ._batch import JobBatch
+from ._concurrent import run_all
 from ._ledger import LedgerLike, as_ledger
 from ._results import WaitResult
 from ._spec import JobSpec
@@ -44,6 +46,7 @@ LOG_PAGE_SIZE_MAX = _jobs.LOG_PAGE_SIZE_MAX
 _IMAGE_TIMEOUT = 300.0
 _URL_IDS_LENGTH = 6000  # characters of jobId=... per request, well below common URL limits
 
+Sent = tuple[str, list[tuple[str, int]]]  # a submission's group, and its (parent id, size)s
 Watchable = JobBatch | TaskLike
 """What ``watch``/``wait`` take: batches, and tasks (every job of the task)."""
 
@@ -170,17 +173,20 @@ class Jobs(_jobs.Jobs):
                 for start in range(0, len(requests), MAX_REQUESTS_PER_POST)
             ]
         )
-        results: list[tuple[str, list[tuple[str, int]]]] = [("", [])] * len(chunks)
 
-        async def send(index: int, chunk: list[JobSubmitRequest]) -> None:
+        def sender(index: int, chunk: list[JobSubmitRequest]) -> Callable[[], Awaitable[Sent]]:
             part_key = key if key is None or len(chunks) == 1 else f"{key}#{index}"
-            results[index] = await self._submitter.submit(
-                ref, chunk, group=group, ledger=book, key=part_key, image_timeout=image_timeout
+            return partial(
+                self._submitter.submit,
+                ref,
+                chunk,
+                group=group,
+                ledger=book,
+                key=part_key,
+                image_timeout=image_timeout,
             )
 
-        async with anyio.create_task_group() as tasks:
-            for index, chunk in enumerate(chunks):
-                tasks.start_soon(send, index, chunk)
+        results = await run_all([sender(i, chunk) for i, chunk in enumerate(chunks)])
         job_ids = [
             f"{parent}:{i}"
             for _, parents in results
@@ -252,16 +258,12 @@ class Jobs(_jobs.Jobs):
                 length = 0
             chunks[-1].append(job_id)
             length += size
-        found: dict[str, Job] = {}
 
-        async def fetch(chunk: list[str]) -> None:
+        def fetch(chunk: list[str]) -> Callable[[], Awaitable[list[Job]]]:
             listing = self.list(task, job_ids=chunk, view=view, page_size=len(chunk))
-            async for job in listing:
-                found[job.job_uuid] = job
+            return listing.to_list
 
-        async with anyio.create_task_group() as group:
-            for chunk in chunks:
-                group.start_soon(fetch, chunk)
+        found = {job.job_uuid: job for jobs in await run_all([*map(fetch, chunks)]) for job in jobs}
         return [found[job_id] for job_id in wanted if job_id in found]
 
     # ------------------------------------------------------------------ logs

@@ -111,7 +111,7 @@ class Submitter:
             waited = anyio.current_time() - started
             if waited >= patience:
                 raise ImageNotReadyError(
-                    f"image {image!r} is still {status.status} after {waited:.0f} s, so no job "
+                    f"image {image!r} is still {status.status} after {waited:.1f} s, so no job "
                     f"was submitted; wait for the push to finish, or pass a longer image_timeout"
                 )
             logger.info("image %s is %s; checking again in %.0f s", image, status.status, delay)

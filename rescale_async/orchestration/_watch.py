@@ -17,6 +17,7 @@ import logging
 import math
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio
@@ -29,6 +30,7 @@ from .._core.exceptions import (
 )
 from ..resources._ids import JobRef, TaskRef, task_path
 from ..types import FailureCode, Job, JobStatus, JobStatusSummary, ViewType
+from ._concurrent import run_all
 from ._ledger import Ledger
 from ._results import JobEvent, JobFailure, Progress, WaitResult, succeeded
 
@@ -121,12 +123,8 @@ class Watcher:
         """Poll every unfinished task once (concurrently); the changes seen, task by task."""
         if not self._loaded:
             await self._load()
-        found: list[list[JobEvent]] = [[] for _ in self._tasks]
-        async with anyio.create_task_group() as group:
-            for index, state in enumerate(self._tasks):
-                if not state.finished:
-                    group.start_soon(self._poll, state, found[index])
-        events = [event for chunk in found for event in chunk]
+        polls = [partial(self._poll, state) for state in self._tasks if not state.finished]
+        events = [event for found in await run_all(polls) for event in found]
         if self._ledger is not None:
             self._unrecorded += [
                 (event.task, event.job_id, str(event.new_status), _text(event.failure_code))
@@ -140,7 +138,9 @@ class Watcher:
             rows, self._unrecorded = self._unrecorded, []
             await self._ledger.record_states(rows)
 
-    async def _poll(self, state: _TaskWatch, events: list[JobEvent]) -> None:
+    async def _poll(self, state: _TaskWatch) -> list[JobEvent]:
+        """One task's poll; the changes it found (also those found before a transient error)."""
+        events: list[JobEvent] = []
         try:
             summary = await self._jobs._call(
                 "GET", f"{task_path(state.task)}/summary-statistics", JobStatusSummary
@@ -148,7 +148,7 @@ class Watcher:
             self.requests += 1
             counts = Counter({s: n for s, n in (summary.job_statuses or {}).items() if n})
             if counts == state.believed:
-                return
+                return events
             grown: list[JobStatus] = []
             if state.believed is not None:
                 grown = [s for s, n in counts.items() if n > state.believed[s]]
@@ -166,6 +166,7 @@ class Watcher:
             state.update_finished()
         except _TRANSIENT as exc:
             logger.warning("polling task %s failed (%s); trying again", state.task.task_id, exc)
+        return events
 
     async def _list(
         self, state: _TaskWatch, status: JobStatus | None, events: list[JobEvent]

@@ -63,7 +63,7 @@ class Jobs(_jobs.Jobs):
     @property
     def settle_delay(self) -> float:
         """Seconds given a submission that failed ambiguously (a lost response, a 5xx) to reach
-        the service before the API is asked whether it landed; 2 by default."""
+        the service before the API is asked whether it landed; 10 by default."""
         return self._submitter.settle
 
     @settle_delay.setter

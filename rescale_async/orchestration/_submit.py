@@ -83,7 +83,7 @@ class Submitter:
         self._images = images
         self._ready: set[tuple[str, str]] = set()
         self._sleep = sleep
-        self.settle = 2.0
+        self.settle = 10.0
         """Seconds to let a possibly delivered POST reach the service before asking the API
         whether it landed."""
 
@@ -98,23 +98,25 @@ class Submitter:
         delay = 1.0
         while True:
             try:
-                status = await self._images.status(project_id, image)
+                state = str((await self._images.status(project_id, image)).status)
             except NotFoundError:
                 raise ImageNotReadyError(
                     f"image {image!r} does not exist in the registry of project {project_id}: "
                     "push it there first (client.images.create_repo, registry_token), or fix "
                     "the name"
                 ) from None
-            if status.status == ImageState.READY:
+            except _TRANSIENT as exc:
+                state = f"unknown ({exc})"
+            if state == ImageState.READY:
                 self._ready.add((project_id, image))
                 return
             waited = anyio.current_time() - started
             if waited >= patience:
                 raise ImageNotReadyError(
-                    f"image {image!r} is still {status.status} after {waited:.1f} s, so no job "
-                    f"was submitted; wait for the push to finish, or pass a longer image_timeout"
+                    f"image {image!r} is still {state} after {waited:.1f} s, so no job was "
+                    "submitted; wait for the push to finish, or pass a longer image_timeout"
                 )
-            logger.info("image %s is %s; checking again in %.0f s", image, status.status, delay)
+            logger.info("image %s is %s; checking again in %.0f s", image, state, delay)
             await self._sleep(min(delay, patience - waited))
             delay = min(delay * 2, 15.0)
 

@@ -114,7 +114,7 @@ async def test_progress_hooks_and_the_progress_stream_count_up_to_the_end() -> N
 
 def _own_tasks() -> list[str]:
     """The running tasks that are not the emulator's."""
-    names = (task.name for task in anyio.get_running_tasks())
+    names = (task.name or "" for task in anyio.get_running_tasks())
     return sorted(name for name in names if "emulator" not in name)
 
 

@@ -6,18 +6,32 @@ import io
 import subprocess
 import sys
 
-from rescale_async.cli.demo import run
+from rescale_async import JobStatus, Progress
+from rescale_async.cli.demo import ProgressLine, run
 
 
-async def test_demo_runs_jobs_and_shows_a_failure_log() -> None:
+async def test_demo_runs_a_sweep_and_shows_a_failure_log() -> None:
     out = io.StringIO()
-    assert await run(jobs=10, out=out) == 0
+    assert await run(jobs=14, out=out) == 0
     text = out.getvalue()
-    assert "submitted 10 jobs" in text
-    assert "10/10" in text
-    assert "SUCCEEDED" in text and "FAILED" in text
+    assert "submitted 14 jobs" in text
+    assert "] 14/14  failed 2, succeeded 12" in text
+    assert "SUCCEEDED  12" in text and "FAILED     2" in text
     assert "log of failed job" in text
-    assert "x=4 diverged, giving up" in text
+    assert "(x=4, ErrorNonZeroContainerExitCode)" in text
+    assert "point x=4: diverged, giving up" in text
+
+
+def test_the_progress_line_redraws_in_place_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    line = ProgressLine(screen, width=4)
+    line(Progress({JobStatus.RUNNING: 2}, 4))
+    line(Progress({JobStatus.SUCCEEDED: 4}, 4))
+    assert screen.getvalue() == ("\r\x1b[2K[....] 0/4  running 2\r\x1b[2K[####] 4/4  succeeded 4\n")
 
 
 def test_python_m_rescale_async_demo() -> None:

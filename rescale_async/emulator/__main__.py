@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 
 from ._config import EmulatorConfig
+from ._emulator import Emulator
 from ._faults import Counters, FaultRule
 from ._server import ServedEmulator, serve
 
@@ -115,6 +116,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="PATH",
         help="write the request counters (per endpoint, per status, faults) as JSON at exit",
     )
+    parser.add_argument(
+        "--jobs-file",
+        type=Path,
+        metavar="PATH",
+        help="write every job's id, task, status and completion time (as the jobs really are, "
+        "not the API's refreshed snapshot) as JSON at exit",
+    )
     parser.add_argument("--seed", type=int, help="seed for the emulator's random choices")
     parser.add_argument("--verbose", "-v", action="store_true", help="log what the emulator does")
     return parser.parse_args(argv)
@@ -164,6 +172,22 @@ def counters_document(counters: Counters) -> dict[str, Any]:
             f"{kind} {endpoint}": n for (kind, endpoint), n in sorted(counters.faults.items())
         },
     }
+
+
+def jobs_document(emulator: Emulator) -> list[dict[str, Any]]:
+    """Every job as it really is at exit: id, task, status, failure code, completion time."""
+    return [
+        {
+            "jobId": job.job_id,
+            "taskId": job.task_id,
+            "status": job.live.status,
+            "failureCode": job.live.failure_code,
+            "completedAt": None
+            if job.live.completed_at is None
+            else job.live.completed_at.isoformat(),
+        }
+        for job in emulator.state.jobs.values()
+    ]
 
 
 def _ready(args: argparse.Namespace, served: list[ServedEmulator], server: ServedEmulator) -> None:
@@ -217,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.counters_file is not None and served:
             document = counters_document(served[0].emulator.counters)
             args.counters_file.write_text(json.dumps(document, indent=2) + "\n")
+        if args.jobs_file is not None and served:
+            args.jobs_file.write_text(json.dumps(jobs_document(served[0].emulator)) + "\n")
     print("Emulator stopped.", flush=True)
     return 0
 

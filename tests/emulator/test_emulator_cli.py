@@ -8,13 +8,22 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
+from emulator_support import Api, job, py, running
 
 from rescale_async.emulator import Counters, EmulatorConfig
-from rescale_async.emulator.__main__ import config_from, counters_document, fault_rules, parse_args
+from rescale_async.emulator.__main__ import (
+    config_from,
+    counters_document,
+    fault_rules,
+    jobs_document,
+    parse_args,
+)
 
 
 def test_options_map_to_the_configuration() -> None:
@@ -130,6 +139,7 @@ def test_served_emulator_applies_latency_and_rate_limit_and_writes_its_counters(
     tmp_path: Path,
 ) -> None:
     counters_file = tmp_path / "counters.json"
+    jobs_file = tmp_path / "jobs.json"
     command = [
         sys.executable,
         "-m",
@@ -146,6 +156,8 @@ def test_served_emulator_applies_latency_and_rate_limit_and_writes_its_counters(
         "2",
         "--counters-file",
         str(counters_file),
+        "--jobs-file",
+        str(jobs_file),
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
@@ -175,3 +187,24 @@ def test_served_emulator_applies_latency_and_rate_limit_and_writes_its_counters(
     assert counts["statuses"] == {"200": 2, "429": 1}
     assert counts["faults"]["delayed GET /auth/token"] == 3
     assert counts["faults"]["rate_limited GET /auth/token"] == 1
+    assert json.loads(jobs_file.read_text()) == []  # no job was submitted
+
+
+async def test_jobs_document_shows_jobs_as_they_really_are() -> None:
+    async with running(refresh_interval=3600) as emu, emu.http(token=emu.issue_token()) as http:
+        api = Api(emu, http)
+        task = await api.task()
+        ids = await api.submit(task, job(py("raise SystemExit(3)")), job(py("pass")))
+        with anyio.fail_after(20):
+            await emu.wait_for_jobs(ids, visible=False)  # the API still shows them queued
+        document = {entry["jobId"]: entry for entry in jobs_document(emu)}
+    assert set(document) == set(ids)
+    failed, succeeded = document[ids[0]], document[ids[1]]
+    assert (failed["taskId"], failed["status"], failed["failureCode"]) == (
+        task,
+        "FAILED",
+        "ErrorNonZeroContainerExitCode",
+    )
+    assert (succeeded["status"], succeeded["failureCode"]) == ("SUCCEEDED", None)
+    for entry in (failed, succeeded):
+        assert datetime.fromisoformat(entry["completedAt"]).tzinfo is not None

@@ -107,3 +107,14 @@ def test_exception_tree_is_exported_and_documented() -> None:
     assert issubclass(ConfigurationError, RescaleError)
     for kind in (BadRequestError, AuthenticationError, RateLimitError, InternalServerError):
         assert issubclass(kind, APIStatusError)
+
+
+def test_an_html_error_page_becomes_a_one_line_message() -> None:
+    page = "<html>\r\n<head><title>502 Bad\n Gateway</title></head>\r\n<body>...</body></html>"
+    request = httpx.Request("GET", "https://htc.test/api/v1/htc/projects")
+    error = exceptions.status_error(httpx.Response(502, text=page, request=request))
+    assert str(error) == "GET /api/v1/htc/projects -> 502: 502 Bad Gateway"
+    plain = exceptions.status_error(
+        httpx.Response(500, text=" down \n for maintenance ", request=request)
+    )
+    assert plain.message == "down for maintenance"

@@ -29,6 +29,7 @@ Messages never contain credentials: they name the request by method and path onl
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -202,7 +203,9 @@ def _message_from(body: Any) -> str | None:
             if isinstance(value, str) and value:
                 return value
     if isinstance(body, str) and body.strip():
-        return body.strip()[:500]
+        title = re.search(r"<title>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
+        text = title[1] if title else body  # an HTML error page from a proxy: its title
+        return " ".join(text.split())[:500]
     return None
 
 

@@ -117,6 +117,8 @@ class Watcher:
                 state.statuses[job_id] = JobStatus(status)
                 if code:
                     state.failures[job_id] = FailureCode(code)
+            if state.tracked is not None:  # ended jobs stay ended: no need to ask again
+                state.update_finished()
         self._loaded = True
 
     async def cycle(self) -> list[JobEvent]:

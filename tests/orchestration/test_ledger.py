@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from functools import partial
 from pathlib import Path
@@ -147,3 +148,26 @@ async def test_a_ledger_is_not_touched_when_input_is_bad(tmp_path: Path) -> None
             with pytest.raises(ValueError, match="count must be"):
                 await c.jobs.submit(TaskRef("p", "t"), TRUE, count=0, ledger=path)
     assert not path.exists()
+
+
+async def test_a_ledger_of_another_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    await Ledger(path).job_states([])
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE ledger_meta SET value = 'rescale_async ledger 0' WHERE name = 'format'")
+    with pytest.raises(LedgerError, match="is a ledger of another format"):
+        await Ledger(path).job_states([])
+
+
+async def test_a_resumed_watch_keeps_the_recorded_failure_codes(tmp_path: Path) -> None:
+    path = tmp_path / "codes.db"
+    failing = py("import sys; sys.exit(3)")
+    async with emulated(max_workers=4) as s:
+        batch = await s.client.jobs.submit(s.task, failing, count=2, ledger=path)
+        with anyio.fail_after(60):
+            await batch.wait(interval=0.01, ledger=path)
+            s.emu.faults.add(path_regex="/jobs$", method="GET", error_rate=1.0)  # listings fail
+            s.emu.counters.reset()
+            resumed = await s.client.jobs.wait(batch, interval=0.01, ledger=Ledger(path))
+        assert {f.failure_code for f in resumed.failed} == {"ErrorNonZeroContainerExitCode"}
+        assert sum(s.emu.counters.requests.values()) == 0  # all ended, as the ledger says

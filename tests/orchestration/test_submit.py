@@ -289,3 +289,53 @@ def test_specs_and_the_api_limits() -> None:
     assert _submit.new_group() != _submit.new_group()
     assert JobSpec(image="a:1").to_request(3).batch_size == 3
     assert BASE_URL.startswith("https://")
+
+
+async def test_get_many_fetches_jobs_by_id_in_few_requests_and_in_order() -> None:
+    async with emulated(max_workers=1) as s:
+        batch = await s.client.jobs.submit(s.task, TRUE, count=1500)
+        s.emu.counters.reset()
+        wanted = [*reversed(batch.job_ids), "absent:0", batch.job_ids[0]]
+        jobs = await s.client.jobs.get_many(s.task, wanted)
+        assert [job.job_id for job in jobs] == batch.job_ids[::-1]  # absent left out, no repeats
+        listings = s.requests("GET", "/jobs")
+        assert 1500 // 150 <= listings <= 1500 // 100  # ids packed into URLs of ~6,000 chars
+        assert all(job.image_name is None for job in jobs)  # SIMPLE view
+        [full] = await s.client.jobs.get_many(s.task, batch.job_ids[:1], view="FULL")
+        assert full.image_name == "python:3.11"
+    with mock_api() as router:
+        async with client() as c:
+            with pytest.raises(TypeError, match="job ids must be non-empty strings"):
+                await c.jobs.get_many(TASK, ["a:0", ""])
+            with pytest.raises(TypeError, match="expected a Task"):
+                await c.jobs.get_many("t", ["a:0"])  # type: ignore[arg-type]
+    assert router.calls.call_count == 0
+
+
+async def test_transient_errors_while_checking_the_image_or_settling_are_ridden_out() -> None:
+    submitted = [{"parentJobId": "p1", "batchSize": 1, "htcJobDefinition": {"imageName": "i"}}]
+    with mock_api() as router:
+        router.get("/auth/token").mock(side_effect=TokenEndpoint())
+        image = router.get(url__regex=r"/images/").mock(
+            side_effect=[httpx.Response(503), httpx.Response(200, json={"status": "READY"})]
+        )
+        router.post(f"{JOBS}/batch").mock(side_effect=httpx.ReadError("reset"))
+        landed = {"items": [{"jobUUID": "p1:0", "status": "RUNNING"}]}
+        listing = router.get(JOBS).mock(
+            side_effect=[httpx.Response(502), httpx.Response(200, json=landed)]
+        )
+        async with client(max_retries=0) as c:
+            _no_sleep(c)
+            batch = await c.jobs.submit(TASK, TRUE)
+    assert image.call_count == 2
+    assert listing.call_count == 2
+    assert batch.job_ids == ["p1:0"]
+    assert submitted[0]["parentJobId"] == "p1"
+
+
+async def test_settle_delay_is_checked() -> None:
+    async with client() as c:
+        c.jobs.settle_delay = 0.5
+        assert c.jobs.settle_delay == 0.5
+        with pytest.raises(ValueError, match="settle_delay must be >= 0"):
+            c.jobs.settle_delay = -1

@@ -282,3 +282,18 @@ async def test_a_large_task_is_listed_by_the_statuses_that_grew() -> None:
     finally:
         await c.aclose()
         router.stop()
+
+
+async def test_a_watch_exposes_its_progress_and_result_as_of_the_last_poll() -> None:
+    async with emulated(max_workers=4) as s:
+        batch = await s.client.jobs.submit(s.task, TRUE, count=2)
+        assert repr(batch) == f"JobBatch(task={s.task.task_id!r}, groups=[{batch.group!r}], jobs=2)"
+        watch = batch.watch(interval=0.01)
+        assert watch.progress == Progress({}, 2)  # nothing seen yet
+        with anyio.fail_after(60):
+            async for _ in watch:
+                pass
+            counts = [p.done async for p in batch.progress(interval=0.01)]
+        assert watch.progress.finished
+        assert watch.result().ok
+        assert counts == [2]

@@ -26,7 +26,7 @@ from ..resources.images import Images
 from ..types import Job, JobSubmitRequest, LogEvent, ViewType
 from ._batch import JobBatch
 from ._concurrent import run_all
-from ._ledger import LedgerLike, as_ledger
+from ._ledger import LedgerLike, as_ledger, job_ids_of
 from ._results import WaitResult
 from ._spec import JobSpec
 from ._submit import MAX_REQUESTS_PER_POST, Submitter, split_count
@@ -187,12 +187,7 @@ class Jobs(_jobs.Jobs):
             )
 
         results = await run_all([sender(i, chunk) for i, chunk in enumerate(chunks)])
-        job_ids = [
-            f"{parent}:{i}"
-            for _, parents in results
-            for parent, size in parents
-            for i in range(size)
-        ]
+        job_ids = [job_id for _, parents in results for job_id in job_ids_of(parents)]
         return JobBatch(self, ref, [name for name, _ in results], job_ids)
 
     # ------------------------------------------------------------------ watching

@@ -20,7 +20,7 @@
         ├── NotFoundError             404
         ├── ConflictError             409
         ├── UnprocessableEntityError  422
-        ├── RateLimitError            429 (``retry_after`` in seconds, when the server said)
+        ├── RateLimitError            429 (`retry_after` in seconds, when the server said)
         └── InternalServerError       >= 500
 
 Messages never contain credentials: they name the request by method and path only.

@@ -10,7 +10,7 @@ from ..resources._ids import JobRef, TaskRef
 from ._concurrent import run_all
 from ._ledger import LedgerLike
 from ._results import WaitResult
-from ._watch import DEFAULT_INTERVAL, JobWatch, ProgressHook, ProgressStream
+from ._watch import JobWatch, ProgressHook, ProgressStream
 
 if TYPE_CHECKING:
     from ._jobs import Jobs
@@ -58,7 +58,7 @@ class JobBatch:
     def watch(
         self,
         *,
-        interval: float = DEFAULT_INTERVAL,
+        interval: float = 30.0,
         progress: ProgressHook | None = None,
         ledger: LedgerLike | None = None,
     ) -> JobWatch:
@@ -66,7 +66,7 @@ class JobBatch:
         return self._jobs.watch(self, interval=interval, progress=progress, ledger=ledger)
 
     def progress(
-        self, *, interval: float = DEFAULT_INTERVAL, ledger: LedgerLike | None = None
+        self, *, interval: float = 30.0, ledger: LedgerLike | None = None
     ) -> ProgressStream:
         """The batch's counts by status whenever they change; see ``client.jobs.progress``."""
         return self._jobs.progress(self, interval=interval, ledger=ledger)
@@ -75,7 +75,7 @@ class JobBatch:
         self,
         timeout: float | None = None,
         *,
-        interval: float = DEFAULT_INTERVAL,
+        interval: float = 30.0,
         progress: ProgressHook | None = None,
         ledger: LedgerLike | None = None,
     ) -> WaitResult:

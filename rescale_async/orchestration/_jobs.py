@@ -31,7 +31,6 @@ from ._results import WaitResult
 from ._spec import JobSpec
 from ._submit import MAX_REQUESTS_PER_POST, Submitter, split_count
 from ._watch import (
-    DEFAULT_INTERVAL,
     JobWatch,
     ProgressHook,
     ProgressStream,
@@ -43,7 +42,6 @@ from ._watch import (
 __all__ = ["Jobs", "LogStream"]
 
 LOG_PAGE_SIZE_MAX = _jobs.LOG_PAGE_SIZE_MAX
-_IMAGE_TIMEOUT = 300.0
 _URL_IDS_LENGTH = 6000  # characters of jobId=... per request, well below common URL limits
 
 Sent = tuple[str, list[tuple[str, int]]]  # a submission's group, and its (parent id, size)s
@@ -83,7 +81,7 @@ class Jobs(_jobs.Jobs):
         *,
         ledger: LedgerLike | None = None,
         key: str | None = None,
-        image_timeout: float = _IMAGE_TIMEOUT,
+        image_timeout: float = 300.0,
     ) -> JobBatch:
         """Submit ``count`` copies of a job and return the batch with every job id.
 
@@ -109,7 +107,7 @@ class Jobs(_jobs.Jobs):
         *,
         ledger: LedgerLike | None = None,
         key: str | None = None,
-        image_timeout: float = _IMAGE_TIMEOUT,
+        image_timeout: float = 300.0,
     ) -> JobBatch:
         """Submit one job per spec (a sweep: each spec may differ); identical specs share one
         submit request. The batch's ``job_ids[i]`` is the job of ``specs[i]``. Large sweeps
@@ -195,7 +193,7 @@ class Jobs(_jobs.Jobs):
     def watch(
         self,
         *targets: Watchable,
-        interval: float = DEFAULT_INTERVAL,
+        interval: float = 30.0,
         progress: ProgressHook | None = None,
         ledger: LedgerLike | None = None,
     ) -> JobWatch:
@@ -212,7 +210,7 @@ class Jobs(_jobs.Jobs):
     def progress(
         self,
         *targets: Watchable,
-        interval: float = DEFAULT_INTERVAL,
+        interval: float = 30.0,
         ledger: LedgerLike | None = None,
     ) -> ProgressStream:
         """The counts by status of the jobs of every batch and task given, after each poll
@@ -224,7 +222,7 @@ class Jobs(_jobs.Jobs):
         self,
         *targets: Watchable,
         timeout: float | None = None,  # noqa: ASYNC109 - the documented interface
-        interval: float = DEFAULT_INTERVAL,
+        interval: float = 30.0,
         progress: ProgressHook | None = None,
         ledger: LedgerLike | None = None,
     ) -> WaitResult:

@@ -38,12 +38,10 @@ if TYPE_CHECKING:
     from ._batch import JobBatch
     from ._jobs import Jobs
 
-__all__ = ["DEFAULT_INTERVAL", "JobWatch", "ProgressHook", "ProgressStream", "Watcher"]
+__all__ = ["JobWatch", "ProgressHook", "ProgressStream", "Watcher"]
 
 logger = logging.getLogger("rescale_async")
 
-DEFAULT_INTERVAL = 30.0
-"""Seconds between polls: the service refreshes job statuses about every 30 s."""
 WATCH_PAGE_SIZE = 1000
 """Jobs per page when listing what changed."""
 

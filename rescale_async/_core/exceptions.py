@@ -1,6 +1,4 @@
-"""Every exception the SDK raises, in one place.
-
-::
+"""Every exception the SDK raises, in one place:
 
     RescaleError                      base of everything below
     ├── ConfigurationError            credentials or settings missing/unusable (before any request)

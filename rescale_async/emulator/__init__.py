@@ -1,6 +1,6 @@
 """A local emulator of the Rescale HTC API, for tests, demos and benchmarks.
 
-In process (no sockets; asyncio or trio)::
+In process (no sockets; asyncio or trio):
 
     from rescale_async.emulator import Emulator
 

@@ -17,7 +17,7 @@ DEFAULT_IMAGES: Mapping[str, float] = MappingProxyType(
 
 @dataclass(frozen=True, kw_only=True)
 class EmulatorConfig:
-    """How an ``Emulator`` behaves. Every field has a default; override what a test needs::
+    """How an ``Emulator`` behaves. Every field has a default; override what a test needs:
 
     Emulator(EmulatorConfig(refresh_interval=0.05, max_workers=2))
     Emulator(refresh_interval=0.05, max_workers=2)  # the same, as keyword overrides

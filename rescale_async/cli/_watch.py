@@ -15,6 +15,7 @@ import anyio
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .._client import HTCClient
+from ..orchestration import Progress as JobProgress
 from ..resources._ids import TaskRef
 from ..types import JobStatus
 from ._context import Context
@@ -33,24 +34,13 @@ class _Watched:
     shown: str = ""
 
     @property
+    def progress(self) -> JobProgress:
+        """The counts as the SDK sums them up (done, failed, finished)."""
+        return JobProgress({JobStatus(s): n for s, n in self.counts.items()}, self.total)
+
+    @property
     def total(self) -> int:
         return sum(self.counts.values())
-
-    @property
-    def done(self) -> int:
-        return sum(n for status, n in self.counts.items() if JobStatus(status).is_terminal)
-
-    @property
-    def failed(self) -> int:
-        return sum(
-            n
-            for status, n in self.counts.items()
-            if status in (JobStatus.FAILED.value, JobStatus.POD_FAILED.value)
-        )
-
-    @property
-    def finished(self) -> bool:
-        return self.done == self.total
 
     def counts_text(self) -> str:
         if not self.counts:
@@ -64,7 +54,7 @@ async def _poll(client: HTCClient, watched: list[_Watched]) -> bool:
     for item in watched:
         summary = await client.tasks.summary(item.ref)
         item.counts = {str(s): n for s, n in (summary.job_statuses or {}).items() if n}
-    return all(item.finished for item in watched)
+    return all(item.progress.finished for item in watched)
 
 
 async def _until_done(
@@ -106,7 +96,7 @@ async def watch(ctx: Context) -> int:
                     progress.update(
                         bars[item.ref],
                         total=item.total,
-                        completed=item.done,
+                        completed=item.progress.done,
                         counts=item.counts_text(),
                     )
                 progress.refresh()
@@ -118,7 +108,7 @@ async def watch(ctx: Context) -> int:
             def lines() -> None:
                 for item in watched:
                     text = (
-                        f"{item.name} ({item.ref.task_id}): {item.done}/{item.total} done"
+                        f"{item.name} ({item.ref.task_id}): {item.progress.done}/{item.total} done"
                         f"  {item.counts_text()}"
                     )
                     if text != item.shown:
@@ -127,7 +117,7 @@ async def watch(ctx: Context) -> int:
                 out.out.flush()
 
             await _until_done(client, watched, interval, lines)
-    failed = sum(item.failed for item in watched)
+    failed = sum(item.progress.failed for item in watched)
     total = sum(item.total for item in watched)
     if out.json:
         out.emit_json(
@@ -137,7 +127,7 @@ async def watch(ctx: Context) -> int:
                     "taskId": item.ref.task_id,
                     "taskName": item.name,
                     "total": item.total,
-                    "failed": item.failed,
+                    "failed": item.progress.failed,
                     "jobStatuses": item.counts,
                 }
                 for item in watched

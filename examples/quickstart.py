@@ -1,4 +1,4 @@
-"""Quickstart: create a task, run a small batch, wait, read a log.
+"""Quickstart: create a task, run a small batch, wait for it, read the logs.
 
 Runs against the embedded emulator by default; pass ``--real`` to use the credentials from
 your environment or ~/.config/rescale/apiconfig instead (it then runs real cloud jobs).
@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack
 
 import anyio
 
-from rescale_async import HTCClient, JobDefinition, JobSubmitRequest
+from rescale_async import HTCClient, JobSpec
 from rescale_async.emulator import Emulator
 
 
@@ -25,28 +25,18 @@ async def main(real: bool = False) -> None:
 
         project = (await client.projects.list(limit=1)).items[0]
         task = await client.tasks.create(project, name="quickstart")
-        await client.jobs.submit_batch(
-            task,
-            JobSubmitRequest(
-                htc_job_definition=JobDefinition(
-                    image_name="python:3.11",
-                    commands=[
-                        "python3",
-                        "-c",
-                        "print('hello from', __import__('os').environ['RESCALE_JOB_ID'])",
-                    ],
-                ),
-                batch_size=3,
-            ),
+        spec = JobSpec(
+            image="python:3.11",
+            commands=[
+                "python3",
+                "-c",
+                "import os; print('hello from', os.environ['RESCALE_JOB_ID'])",
+            ],
         )
-        while True:  # the orchestration layer will make this one `await batch.wait()`
-            summary = await client.tasks.summary(task)
-            if summary.job_statuses and all(
-                status.is_terminal or count == 0 for status, count in summary.job_statuses.items()
-            ):
-                break
-            await anyio.sleep(0.2)
-        print("statuses:", {str(s): n for s, n in summary.job_statuses.items() if n})
+        batch = await client.jobs.submit(task, spec, count=3)
+        # The service refreshes job statuses about every 30 s; the emulator here every 0.1 s.
+        result = await batch.wait(interval=30 if real else 0.1)
+        print("statuses:", {str(status): n for status, n in result.counts.items()})
         async for job in client.jobs.list(task):
             lines = [event.message async for event in client.jobs.logs(job)]
             print(job.job_id, job.status, lines)

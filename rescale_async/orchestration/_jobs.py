@@ -188,6 +188,17 @@ class Jobs(_jobs.Jobs):
         job_ids = [job_id for _, parents in results for job_id in job_ids_of(parents)]
         return JobBatch(self, ref, [name for name, _ in results], job_ids)
 
+    async def batch(self, task: TaskLike, group: str) -> JobBatch:
+        """The jobs of ``group`` in the task as a JobBatch, to watch, wait for or cancel
+        (say, after a restart, knowing only the group).
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs?group=``"""
+        task_path(task)
+        if not isinstance(group, str) or not group.strip():
+            raise ValueError(f"group must be a non-empty name, got {group!r}")
+        listing = self.list(task, group=group, view=ViewType.SIMPLE, page_size=1000)
+        job_ids = [job.job_uuid async for job in listing]
+        return JobBatch(self, TaskRef(str(task.project_id), str(task.task_id)), [group], job_ids)
+
     # ------------------------------------------------------------------ watching
 
     def watch(

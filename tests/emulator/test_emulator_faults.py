@@ -141,7 +141,7 @@ async def test_a_held_response_comes_late_but_the_server_acted_at_once() -> None
         async with anyio.create_task_group() as group:
             group.start_soon(submit)
             with anyio.fail_after(5):
-                while not a.emu.state.jobs:
+                while not a.emu.state.jobs:  # noqa: ASYNC110 - the emulator's own state
                     await anyio.sleep(0.01)
             assert not response  # acted, not answered yet
         assert response[0].status_code == 200

@@ -297,3 +297,15 @@ async def test_a_watch_exposes_its_progress_and_result_as_of_the_last_poll() -> 
         assert watch.progress.finished
         assert watch.result().ok
         assert counts == [2]
+
+
+async def test_a_group_can_be_watched_again_from_its_name() -> None:
+    async with emulated(max_workers=4) as s:
+        submitted = await s.client.jobs.submit(s.task, TRUE, count=3)
+        found = await s.client.jobs.batch(s.task, submitted.group)
+        assert found.job_ids == submitted.job_ids
+        assert found.groups == submitted.groups
+        with anyio.fail_after(60):
+            assert (await found.wait(interval=0.01)).ok
+        with pytest.raises(ValueError, match="group must be a non-empty name"):
+            await s.client.jobs.batch(s.task, "")

@@ -1,4 +1,4 @@
-"""Pipeline overhead: the SDK's request path against plain httpx on the same in-process server.
+"""``python -m benchmarks.overhead``: the SDK's request path against plain httpx, no network.
 
 Both sides send the same N concurrent GETs to an in-memory ASGI-free transport that answers at
 once, so the difference is the SDK's own cost (admission, auth flow, retries bookkeeping,
@@ -11,7 +11,6 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import anyio
 import httpx
@@ -81,8 +80,6 @@ def main() -> int:
             "",
         ]
     )
-    out = Path(__file__).with_name("RESULTS.md")
-    out.write_text(table)
     print(table)
     return 0
 

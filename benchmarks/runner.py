@@ -255,59 +255,49 @@ def _id_chunks(ids: list[str]) -> list[list[str]]:
 
 
 def _bench_submit(ctx: Context) -> None:
-    """(d) on a fresh emulator per run, so that the server's heap (and its garbage collector's
-    pauses, which every client waits out) does not grow with the 30,000 jobs of each run."""
+    """(d) on a fresh emulator per measurement: every implementation submits into the same
+    empty server (a server holding 20,000 more jobs pauses longer for its garbage collector,
+    which slowed whoever came last in a run)."""
     cfg = ctx.config
     expected = cfg.submit_batches * cfg.submit_count
 
-    def run_once(run: int) -> None:
+    def one(impl: str, run: int) -> Measurement:
         with served_emulator(
             ctx.workdir,
             latency=cfg.latency,
             refresh_interval=0.1,
             workers=cfg.workers,
-            name=f"submit-{run}",
+            name=f"submit-{impl}-{run}",
         ) as served:
             ctx.served.append(served)
             api = Api(served)
             try:
                 # The jobs must not run: 10,000 processes would load the machine during the
-                # next measurements. A vCPU limit of 0 keeps them queued.
+                # measurement. A vCPU limit of 0 keeps them queued.
                 held = api.create_project("bench-submit-held", vcpu_limit=0)
-                for impl in _rotated(IMPLS, run):
-                    result = one(served, api, held, impl, run)
-                    ctx.report.add("d", impl, run, result)
-                    ctx.log(f"  d run {run + 1}/{cfg.runs} {impl}: {_describe(result)}")
+                task = api.create_task(held["projectId"], f"submit-{impl}-{run}")
+                params = {
+                    **_base(served, held, task),
+                    "image": IMAGE,
+                    "commands": CHEAP,
+                    "count": cfg.submit_count,
+                    "batches": cfg.submit_batches,
+                }
+                result = measure(ctx, impl, "submit", params)
+                result = _check(result, jobs=expected, distinct=expected)
+                if result.seconds is None:
+                    return result
+                jobs = f"htc/projects/{held['projectId']}/tasks/{task['taskId']}/jobs"
+                listed = sum(1 for _ in api.pages(jobs, viewType="SIMPLE", pageSize=cfg.page_size))
             finally:
                 api.close()
-
-    def one(served: Served, api: Api, held: dict[str, Any], impl: str, run: int) -> Measurement:
-        task = api.create_task(held["projectId"], f"submit-{impl}-{run}")
-        params = {
-            **_base(served, held, task),
-            "image": IMAGE,
-            "commands": CHEAP,
-            "count": cfg.submit_count,
-            "batches": cfg.submit_batches,
-        }
-        result = _check(measure(ctx, impl, "submit", params), jobs=expected, distinct=expected)
-        if result.seconds is not None:
-            listed = sum(
-                1
-                for _ in api.pages(
-                    f"htc/projects/{held['projectId']}/tasks/{task['taskId']}/jobs",
-                    viewType="SIMPLE",
-                    pageSize=cfg.page_size,
-                )
+        if listed != expected:
+            return replace(
+                result, error=f"the server holds {listed} jobs, not {expected}", seconds=None
             )
-            if listed != expected:
-                result = replace(
-                    result, error=f"the server holds {listed} jobs, not {expected}", seconds=None
-                )
         return result
 
-    for run in range(cfg.runs):
-        run_once(run)
+    _run_all(ctx, "d", IMPLS, cfg.runs, one)
 
 
 # ---------------------------------------------------------------------------------- (c)

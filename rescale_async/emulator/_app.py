@@ -42,7 +42,6 @@ from ..types import (
     LifecycleStatus,
     LimitCreate,
     LimitUpdate,
-    LogEvent,
     OAuth2Token,
     Organization,
     PresignedPutUrl,
@@ -79,6 +78,7 @@ from ._views import dimension as dimension_view
 from ._views import (
     job_view,
     limit_view,
+    log_view,
     project_view,
     provider_of,
     status_counts,
@@ -1083,10 +1083,7 @@ class Api:
         if positions and self.rng.random() < self.config.log_empty_page_probability:
             # The log store is eventually consistent: an empty page that still has a next.
             return _json({"items": [], "next": next_url(request, page.cursor)})
-        items = [
-            LogEvent(timestamp=lines[i].timestamp, message=lines[i].message).to_api()
-            for i in positions
-        ]
+        items = [log_view(lines[i]) for i in positions]
         link = next_url(request, following) if following is not None else None
         return _json(page_body(items, link))
 

@@ -13,10 +13,11 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Generic, Literal, TypeVar, overload
 from urllib.parse import quote
 
 import anyio
+from typing_extensions import TypedDict
 
 from .._core.pagination import AsyncPaginator
 from .._core.pipeline import Pipeline
@@ -40,6 +41,8 @@ from ._watch import (
 )
 
 __all__ = ["Jobs", "LogStream"]
+
+T = TypeVar("T")
 
 LOG_PAGE_SIZE_MAX = _jobs.LOG_PAGE_SIZE_MAX
 _URL_IDS_LENGTH = 6000  # characters of jobId=... per request, well below common URL limits
@@ -366,19 +369,20 @@ class Jobs(_jobs.Jobs):
         ``follow=True`` waits for the job to finish, as ``logs(follow=True)`` does."""
         target = Path(path)
         temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
-        batches: AsyncIterator[list[LogEvent]]
+        batches: AsyncIterator[list[LogEvent]] | AsyncIterator[list[_Message]]
         if follow:
             batches = self.logs(
                 job, follow=True, poll_interval=poll_interval, page_size=page_size
             ).batches()
-        else:
-            batches = _page_items(self.logs(job, page_size=page_size))
+        else:  # only the messages are needed: parsed as plain dicts, five times faster
+            lines = self._logs(job, _Message, sort="asc", page_size=page_size, limit=None)
+            batches = _page_items(lines)
         written = 0
         try:
             async with await anyio.open_file(temporary, "x", encoding="utf-8") as out:
                 async for batch in batches:
                     if batch:
-                        await out.write("".join(_line(event.message) for event in batch))
+                        await out.write("".join(map(_line, batch)))
                         written += len(batch)
             await anyio.Path(temporary).replace(target)
         except BaseException:
@@ -404,24 +408,31 @@ def _job_id(job_id: object) -> str:
     return job_id
 
 
-def _line(message: str) -> str:
+class _Message(TypedDict):
+    """A log line as ``save_logs`` needs it: the message alone."""
+
+    message: str
+
+
+def _line(event: LogEvent | _Message) -> str:
+    message = event.message if isinstance(event, LogEvent) else event["message"]
     return message if message.endswith("\n") else message + "\n"
 
 
-class _PageItems:
+class _PageItems(Generic[T]):
     """The item lists of a paginator's pages (a plain object: see ``LogStream``)."""
 
-    def __init__(self, paginator: AsyncPaginator[LogEvent]) -> None:
+    def __init__(self, paginator: AsyncPaginator[T]) -> None:
         self._pages = paginator.pages()
 
-    def __aiter__(self) -> _PageItems:
+    def __aiter__(self) -> _PageItems[T]:
         return self
 
-    async def __anext__(self) -> list[LogEvent]:
+    async def __anext__(self) -> list[T]:
         return (await self._pages.__anext__()).items
 
 
-def _page_items(paginator: AsyncPaginator[LogEvent]) -> AsyncIterator[list[LogEvent]]:
+def _page_items(paginator: AsyncPaginator[T]) -> AsyncIterator[list[T]]:
     return _PageItems(paginator)
 
 

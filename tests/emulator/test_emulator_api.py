@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
 import pytest
 from emulator_support import Api, api, instant, job, py
+
+from rescale_async.emulator._records import LogLine
+from rescale_async.emulator._views import log_view
+from rescale_async.types import LogEvent
 
 BASE = "http://htc-emulator/api/v1/"
 
@@ -346,3 +351,13 @@ async def test_images_listing_includes_added_images(pending: float) -> None:
         a.emu.add_image("extra")
         listing = await a.ok("GET", f"{a.project}/container-registry/images")
         assert listing["images"] == ["base:1", "extra:latest"]
+
+
+def test_log_lines_are_shown_as_the_log_event_model_shows_them() -> None:
+    for stamp in (
+        datetime(2024, 1, 1, 0, 0, 0, 123000, tzinfo=timezone.utc),
+        datetime(2024, 1, 1, tzinfo=timezone.utc),
+        datetime.fromisoformat("2024-05-06T07:08:09.010000+00:00"),
+    ):
+        line = LogLine(stamp, "a line")
+        assert log_view(line) == LogEvent(timestamp=stamp, message="a line").to_api()

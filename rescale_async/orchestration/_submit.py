@@ -68,6 +68,14 @@ def _signature(definition: dict[str, Any]) -> str:
     return json.dumps(key, sort_keys=True)
 
 
+class _Check:
+    """An image check in progress, which concurrent submissions of that image wait for."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.refusal: str | None = None
+
+
 class Submitter:
     """Sends submissions for ``client.jobs``: image checks (cached once READY), exactly-once
     POSTs, and the ledger's bookkeeping."""
@@ -82,6 +90,7 @@ class Submitter:
         self._jobs = jobs
         self._images = images
         self._ready: set[tuple[str, str]] = set()
+        self._checking: dict[tuple[str, str], _Check] = {}
         self._sleep = sleep
         self.settle = 10.0
         """Seconds to let a possibly delivered POST reach the service before asking the API
@@ -92,8 +101,25 @@ class Submitter:
     async def wait_ready(self, project_id: str, image: str, patience: float) -> None:
         """Return once ``image`` is READY in the project's registry (checked once per client);
         ImageNotReadyError when it is absent, or still PENDING after ``patience`` seconds."""
-        if (project_id, image) in self._ready:
-            return
+        key = (project_id, image)
+        while key not in self._ready:
+            checking = self._checking.get(key)
+            if checking is None:  # the first to ask checks; the others wait for its answer
+                self._checking[key] = checking = _Check()
+                try:
+                    await self._check_ready(project_id, image, patience)
+                except ImageNotReadyError as exc:
+                    checking.refusal = str(exc)
+                    raise
+                finally:
+                    del self._checking[key]
+                    checking.done.set()
+            else:
+                await checking.done.wait()
+                if checking.refusal is not None:
+                    raise ImageNotReadyError(checking.refusal)
+
+    async def _check_ready(self, project_id: str, image: str, patience: float) -> None:
         started = anyio.current_time()
         delay = 1.0
         while True:

@@ -339,3 +339,31 @@ async def test_settle_delay_is_checked() -> None:
         assert c.jobs.settle_delay == 0.5
         with pytest.raises(ValueError, match="settle_delay must be >= 0"):
             c.jobs.settle_delay = -1
+
+
+async def test_concurrent_submissions_share_one_image_check() -> None:
+    async with emulated() as s:
+        image = s.emu.add_image("team/shared:1", pending_for=0.3)
+        spec = TRUE.model_copy(update={"image": image})
+        async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(s.client.jobs.submit, s.task, spec)
+        checks = s.requests("GET", "/images/{imageName}")
+        assert 2 <= checks <= 3  # one check at a time, for all five
+        assert s.requests("POST", BATCH) == 5
+
+        pending = s.emu.add_image("team/never:1", pending_for=60)
+        late = TRUE.model_copy(update={"image": pending})
+        refusals: list[str] = []
+
+        async def refused() -> None:
+            with pytest.raises(ImageNotReadyError) as caught:
+                await s.client.jobs.submit(s.task, late, image_timeout=0.2)
+            refusals.append(str(caught.value))
+
+        started = anyio.current_time()
+        async with anyio.create_task_group() as group:
+            for _ in range(4):
+                group.start_soon(refused)
+        assert anyio.current_time() - started < 2  # not one wait after another
+        assert len(refusals) == 4 and len(set(refusals)) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from emulator_support import FAST, job, process_gone, py, until
 
 from rescale_async import TaskRef
-from rescale_async.emulator import ServedEmulator, background_server, serve, serving
+from rescale_async.emulator import ServedEmulator, _server, background_server, serve, serving
 
 IN_JOB_SDK = """
 import anyio, os
@@ -270,3 +271,13 @@ def test_the_rescalehtc_library_runs_its_documented_flow(tmp_path: Path) -> None
 async def test_serve_in_a_trio_loop_says_to_use_serving() -> None:
     with pytest.raises(RuntimeError, match="serving"):
         await serve(port=0)
+
+
+def test_the_listening_socket_is_tcp_so_answers_are_not_held_back_by_nagle() -> None:
+    """asyncio sets TCP_NODELAY on accepted connections only for IPPROTO_TCP sockets; without
+    it a reused keep-alive connection waits for the client's delayed ACK (~40 ms a request)."""
+    sock = _server._bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

@@ -163,7 +163,7 @@ class Pipeline:
             error: Exception | None = None
             async with self._admission(admit):
                 try:
-                    response = await self.http.send(request, auth=self._auth[auth])
+                    response = _unbound(await self.http.send(request, auth=self._auth[auth]))
                 except httpx.TransportError as exc:
                     error = exc
             if response is not None and response.status_code < 400:
@@ -239,3 +239,13 @@ class Pipeline:
             page_size=page_size,
             limit=limit,
         )
+
+
+def _unbound(response: httpx.Response) -> httpx.Response:
+    """``response`` without the reference cycle httpx leaves between a response and its
+    stream (``BoundAsyncStream(stream, response=response)``), which keeps every response, body
+    included, alive until the cyclic collector runs: pages of 10,000 log lines would pile up.
+    The body has been read and the stream closed, so a plain byte stream of it does."""
+    for each in (*response.history, response):
+        each.stream = httpx.ByteStream(each.content)
+    return response

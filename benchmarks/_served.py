@@ -17,8 +17,6 @@ from typing import Any
 
 import httpx
 
-from ._emulator import SHIM_MARKER
-
 __all__ = ["Api", "Served", "served_emulator"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +31,6 @@ class Served:
     api_key: str
     project_id: str
     counters_file: Path | None
-    nodelay_shim: bool = False
-    """True when the harness had to set TCP_NODELAY for the emulator (see ``_emulator``)."""
     counters: dict[str, Any] = field(default_factory=dict)
     """The emulator's request counters, read when it has stopped (``--counters-file``)."""
     jobs: list[dict[str, Any]] = field(default_factory=list)
@@ -50,9 +46,7 @@ def _read_announcement(process: subprocess.Popen[str]) -> dict[str, str]:
         if not line or time.monotonic() > deadline:
             raise RuntimeError(f"the emulator did not start (exit code {process.poll()})")
         line = line.strip()
-        if line == SHIM_MARKER:
-            printed["shim"] = "1"
-        elif line.startswith("project:") and "(" in line:
+        if line.startswith("project:") and "(" in line:
             printed["project"] = line.rsplit("(", 1)[1].rstrip(")")
         elif line.startswith("RESCALE_") and "=" in line:
             name, value = line.split("=", 1)
@@ -79,7 +73,7 @@ def served_emulator(
     command = [
         sys.executable,
         "-m",
-        "benchmarks._emulator",  # python -m rescale_async.emulator, plus TCP_NODELAY
+        "rescale_async.emulator",
         "--port",
         "0",
         "--latency",
@@ -112,7 +106,6 @@ def served_emulator(
                 printed["RESCALE_API_KEY"],
                 printed["project"],
                 counters_file,
-                nodelay_shim="shim" in printed,
             )
             yield served
         finally:

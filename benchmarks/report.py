@@ -88,7 +88,6 @@ class Report:
         self.config = config
         self.results: dict[str, dict[int, dict[str, Measurement]]] = {}
         self.elapsed = 0.0
-        self.nodelay_shim = False
 
     def add(self, key: str, impl: str, run: int, result: Measurement) -> None:
         self.results.setdefault(key, {}).setdefault(run, {})[impl] = result
@@ -456,15 +455,6 @@ class Report:
             "began, over the jobs tracked. rescalehtc has no wait across tasks (and raises on "
             "the first 429), so it has no column here.",
         ]
-        if self.nodelay_shim:
-            notes.append(
-                "- The emulator does not set TCP_NODELAY on accepted connections "
-                "(`rescale_async/emulator/_server.py`, `_bind`: a socket with protocol 0, so "
-                "asyncio skips it), which made every reused keep-alive connection wait for "
-                "the client's delayed ACK (~40 ms a request on Linux). The harness starts the "
-                "emulator through `benchmarks/_emulator.py`, which sets it; without that, "
-                "rescalehtc's 1,000 gets of (b) took 97 s instead of ~54 s."
-            )
         return [*notes, ""]
 
     def _problems(self) -> list[str]:

@@ -488,7 +488,6 @@ def main(argv: list[str] | None = None) -> int:
         if "e" in config.scenarios:
             _bench_orchestrate(ctx)
     report.elapsed = time.perf_counter() - started
-    report.nodelay_shim = any(served.nodelay_shim for served in ctx.served)
     text = report.render()
     output.write_text(text)
     print(text)

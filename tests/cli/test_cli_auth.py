@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import configparser
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import Cli, error_line
+from cli_support import Cli, error_line, served_emulator
 
 from rescale_async import ConfigurationError
 from rescale_async._core.config import apiconfig_path
 from rescale_async.cli._auth import store_api_key
 from rescale_async.emulator import ServedEmulator
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ServedEmulator]:
+    with served_emulator() as served:
+        yield served
 
 
 @pytest.fixture

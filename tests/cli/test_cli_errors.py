@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from cli_support import Cli, error_line, request
+from cli_support import Cli, error_line, request, served_emulator
 
 from rescale_async import APIConnectionError, ConfigurationError
 from rescale_async.cli import main, run
@@ -17,6 +18,19 @@ from rescale_async.cli._app import build_parser
 from rescale_async.cli._commands import HANDLERS
 from rescale_async.cli._errors import EXIT_API, describe
 from rescale_async.emulator import ServedEmulator
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ServedEmulator]:
+    with served_emulator() as served:
+        yield served
+
+
+@pytest.fixture
+def cli(
+    served: ServedEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Cli:
+    return Cli(served, capsys, monkeypatch)
 
 
 def submit_argv(cli: Cli, file: str) -> tuple[str, ...]:

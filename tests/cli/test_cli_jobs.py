@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import pytest
-from cli_support import Cli, gated, py, request
+from cli_support import Cli, gated, py, request, served_emulator
 
 from rescale_async.cli import run
+from rescale_async.emulator import ServedEmulator
 
 LINES = "for i in range(5): print(f'line {i}', flush=True)"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ServedEmulator]:
+    with served_emulator() as served:
+        yield served
+
+
+@pytest.fixture
+def cli(
+    served: ServedEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Cli:
+    return Cli(served, capsys, monkeypatch)
 
 
 async def test_submit_an_array_from_a_json_file_then_list_get_and_events(

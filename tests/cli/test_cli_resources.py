@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from cli_support import Cli, error_line
+from collections.abc import Iterator
+
+import pytest
+from cli_support import Cli, error_line, served_emulator
+
+from rescale_async.emulator import ServedEmulator
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ServedEmulator]:
+    with served_emulator() as served:
+        yield served
+
+
+@pytest.fixture
+def cli(
+    served: ServedEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Cli:
+    return Cli(served, capsys, monkeypatch)
 
 
 async def test_whoami_names_the_user_and_where_the_credentials_came_from(cli: Cli) -> None:

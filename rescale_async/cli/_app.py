@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -372,6 +373,35 @@ async def run(
     return await execute(args, stdin=stdin, terminal=terminal)
 
 
+async def _run_until_interrupted(argv: Sequence[str] | None) -> int:
+    """``run``, cancelled as a whole on Ctrl-C (then KeyboardInterrupt). An anyio cancellation
+    stays in force until the command has unwound, where the event loop's own one-shot cancel
+    of the main task can be absorbed by a shielded cleanup (httpcore closing a connection)."""
+    interrupted = False
+    code = EXIT_INTERRUPTED
+    error: Exception | None = None
+    async with anyio.create_task_group() as group:
+
+        async def cancel_on_sigint() -> None:
+            nonlocal interrupted
+            with anyio.open_signal_receiver(signal.SIGINT) as signals:
+                async for _ in signals:
+                    interrupted = True
+                    group.cancel_scope.cancel()
+
+        group.start_soon(cancel_on_sigint)
+        try:
+            code = await run(argv)
+        except Exception as exc:  # raised below as itself, not in an exception group
+            error = exc
+        group.cancel_scope.cancel()
+    if interrupted:
+        raise KeyboardInterrupt
+    if error is not None:
+        raise error
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``rescale-async`` console script and ``python -m rescale_async``."""
     try:
@@ -381,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.group == "emulator":
         return _emulator_main(rest)
     try:
-        return anyio.run(partial(run, argv))
+        return anyio.run(partial(_run_until_interrupted, argv))
     except KeyboardInterrupt:
         sys.stderr.write(f"\n{PROG}: interrupted\n")
         return EXIT_INTERRUPTED

@@ -30,7 +30,7 @@ from ._concurrent import run_all
 from ._ledger import LedgerLike, as_ledger, job_ids_of
 from ._results import WaitResult
 from ._spec import JobSpec
-from ._submit import MAX_REQUESTS_PER_POST, Submitter, split_count
+from ._submit import Submitter, per_post, split_count
 from ._watch import (
     JobWatch,
     ProgressHook,
@@ -166,14 +166,7 @@ class Jobs(_jobs.Jobs):
         book = as_ledger(ledger)
         # One group per POST body, so that each can be settled on its own; with a named group
         # the bodies go one after another.
-        chunks = (
-            [requests]
-            if group is not None
-            else [
-                requests[start : start + MAX_REQUESTS_PER_POST]
-                for start in range(0, len(requests), MAX_REQUESTS_PER_POST)
-            ]
-        )
+        chunks = [requests] if group is not None else [list(c) for c in per_post(requests)]
 
         def sender(index: int, chunk: list[JobSubmitRequest]) -> Callable[[], Awaitable[Sent]]:
             part_key = key if key is None or len(chunks) == 1 else f"{key}#{index}"

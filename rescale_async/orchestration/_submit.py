@@ -16,7 +16,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -34,9 +34,18 @@ from ..resources.images import Images
 from ..types import ImageState, JobSubmitRequest, SubmittedJobs, ViewType
 from ._ledger import Ledger, Submission, digest_of
 
-__all__ = ["MAX_BATCH_SIZE", "MAX_REQUESTS_PER_POST", "Submitter", "new_group", "split_count"]
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "MAX_REQUESTS_PER_POST",
+    "Submitter",
+    "new_group",
+    "per_post",
+    "split_count",
+]
 
 logger = logging.getLogger("rescale_async")
+
+T = TypeVar("T")
 
 MAX_BATCH_SIZE = 1000
 """The most copies one submit request may ask for (``batchSize``)."""
@@ -46,6 +55,12 @@ _PAGE = 1000  # jobs per page when listing a group
 _POST_ATTEMPTS = 10
 _SETTLE_ATTEMPTS = 8
 _TRANSIENT = (APIConnectionError, InternalServerError, RateLimitError)
+
+
+def per_post(items: Sequence[T]) -> list[Sequence[T]]:
+    """``items`` in runs of at most ``MAX_REQUESTS_PER_POST``, one per POST body."""
+    size = MAX_REQUESTS_PER_POST
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def new_group() -> str:
@@ -161,10 +176,7 @@ class Submitter:
         """Submit ``requests`` to ``task`` exactly once; the group and, in request order, the
         ``(parent job id, batch size)`` of each request."""
         body = [request.to_api() for request in requests]
-        posts = [
-            body[start : start + MAX_REQUESTS_PER_POST]
-            for start in range(0, len(body), MAX_REQUESTS_PER_POST)
-        ]
+        posts = [list(post) for post in per_post(body)]
         submission: Submission | None = None
         digest = ""
         if ledger is not None:

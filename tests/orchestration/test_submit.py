@@ -20,7 +20,7 @@ from rescale_async import (
     SubmissionInDoubtError,
     TaskRef,
 )
-from rescale_async.orchestration import _jobs, _submit
+from rescale_async.orchestration import _submit
 
 BATCH = "/jobs/batch"
 PID, TID = "proj-1", "task-1"
@@ -238,7 +238,6 @@ async def test_submit_many_groups_identical_specs_and_keeps_their_order() -> Non
 async def test_a_large_sweep_goes_out_as_concurrent_posts_each_to_its_own_group(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_jobs, "MAX_REQUESTS_PER_POST", 2)
     monkeypatch.setattr(_submit, "MAX_REQUESTS_PER_POST", 2)
     specs = [py("pass", env={"X": str(n)}) for n in range(5)]
     async with emulated() as s:

@@ -239,7 +239,7 @@ def _bench_jobs(ctx: Context) -> None:
 def _id_chunks(ids: list[str]) -> list[list[str]]:
     """The ids split as ``client.jobs.get_many`` splits them (so the floor sends the same
     requests): as many as fit in its budget of URL characters."""
-    from rescale_async.orchestration import _jobs  # noqa: PLC0415 - only the harness needs it
+    from rescale_async.htc.orchestration import _jobs  # noqa: PLC0415 - only the harness needs it
 
     budget: int = getattr(_jobs, "_URL_IDS_LENGTH", 6000)
     chunks: list[list[str]] = []

@@ -11,7 +11,7 @@ to. For demos and tests it can start an embedded emulator in the lifespan as wel
 - ``GET /sweeps/{group}/events``: server-sent events, one ``status`` event per job status
   change as it is seen (from ``client.jobs.watch``), then one ``end`` event with the counts.
 - ``GET /jobs/{job_id}/logs``: server-sent events, one ``log`` event per line as the job
-  prints it (``client.jobs.logs(follow=True)``), then ``end`` once the job has ended.
+  prints it (``client.jobs.follow_logs()``), then ``end`` once the job has ended.
 
 A client that disconnects from a stream stops its watch or log reads (the server cancels
 the response; nothing keeps polling).
@@ -208,7 +208,7 @@ def create_app(*, emulator: bool = False, poll_interval: float | None = None) ->
             raise HTTPException(404, f"no job {job_id!r}") from None
 
         async def lines() -> AsyncIterator[str]:
-            log = sweeps.client.jobs.logs(job, follow=True, poll_interval=sweeps.poll_interval)
+            log = sweeps.client.jobs.follow_logs(job, poll_interval=sweeps.poll_interval)
             async for line in log:
                 yield sse("log", {"timestamp": line.timestamp.isoformat(), "message": line.message})
             yield sse("end", {})

@@ -1,7 +1,7 @@
 """The SDK under trio: one nursery waits for a batch while it streams a job's log live.
 
 Submits a batch of jobs that each print a few steps, then, in one trio nursery, follows the
-log of the first job line by line as it is written (``client.jobs.logs(job, follow=True)``)
+log of the first job line by line as it is written (``client.jobs.follow_logs(job)``)
 and waits for the whole batch (``batch.wait()``). The program ends when both are done; a
 Ctrl-C cancels both (and, on the emulator, stops the jobs).
 
@@ -50,7 +50,7 @@ async def main(*, emulator: bool, image: str, jobs: int, interval: float) -> boo
         print(f"submitted {len(batch)} jobs; following {batch.job_ids[0]}")
 
         async def follow_first_log() -> None:
-            async for line in client.jobs.logs(batch.jobs[0], follow=True, poll_interval=interval):
+            async for line in client.jobs.follow_logs(batch.jobs[0], poll_interval=interval):
                 print(f"  log | {line.message.rstrip()}")
 
         async with trio.open_nursery() as nursery:

@@ -1,9 +1,10 @@
-"""rescale_async: an async-first Python SDK for Rescale HTC.
+"""rescale_async: an async-first Python SDK for Rescale.
 
 ``async with HTCClient() as client: project = await client.projects.get(pid)``
+
+The top level holds the names users reach for; every HTC model is in ``rescale_async.htc.types``.
 """
 
-from ._client import HTCClient
 from ._core.auth import BearerToken
 from ._core.exceptions import (
     APIConnectionError,
@@ -27,24 +28,48 @@ from ._core.exceptions import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
+from ._core.options import ClientOptions
 from ._core.pagination import AsyncPaginator, Page
 from ._core.ratelimit import RateLimit
 from ._core.retry import DefaultRetryPolicy, RetryBudget, RetryDecision, RetryPolicy
-from .orchestration import (
+from .htc.client import HTCClient
+from .htc.orchestration import (
     JobBatch,
     JobEvent,
     JobFailure,
     JobSpec,
     JobWatch,
     Ledger,
+    LedgerLike,
     LogStream,
     Progress,
+    ProgressHook,
     ProgressStream,
     WaitResult,
+    Watchable,
 )
-from .resources._ids import JobRef, TaskRef
-from .types import *  # noqa: F403  (every model, enum and alias of the API)
-from .types import __all__ as _types_all
+from .htc.types import (
+    Architecture,
+    FailureCode,
+    ImageState,
+    Job,
+    JobDefinition,
+    JobLike,
+    JobPriority,
+    JobRef,
+    JobStatus,
+    JobStatusEvent,
+    JobSubmitRequest,
+    LogEvent,
+    Project,
+    ProjectLike,
+    Region,
+    SubmittedJob,
+    Task,
+    TaskLike,
+    TaskRef,
+    ViewType,
+)
 
 __version__ = "0.1.0"
 
@@ -52,44 +77,65 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "Architecture",
     "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
     "BearerToken",
+    "ClientOptions",
     "ConfigurationError",
     "ConflictError",
     "DefaultRetryPolicy",
+    "FailureCode",
     "HTCClient",
     "ImageNotReadyError",
+    "ImageState",
     "InternalServerError",
+    "Job",
     "JobBatch",
+    "JobDefinition",
     "JobEvent",
     "JobFailure",
+    "JobLike",
+    "JobPriority",
     "JobRef",
     "JobSpec",
+    "JobStatus",
+    "JobStatusEvent",
+    "JobSubmitRequest",
     "JobWatch",
     "Ledger",
     "LedgerError",
+    "LedgerLike",
+    "LogEvent",
     "LogStream",
     "NotFoundError",
     "Page",
     "PaginationError",
     "PermissionDeniedError",
     "Progress",
+    "ProgressHook",
     "ProgressStream",
+    "Project",
+    "ProjectLike",
     "RateLimit",
     "RateLimitError",
+    "Region",
     "RescaleError",
     "ResponseValidationError",
     "RetryBudget",
     "RetryDecision",
     "RetryPolicy",
     "SubmissionInDoubtError",
+    "SubmittedJob",
+    "Task",
+    "TaskLike",
     "TaskRef",
     "TokenVerificationError",
     "UnprocessableEntityError",
+    "ViewType",
     "WaitResult",
     "WaitTimeoutError",
+    "Watchable",
     "__version__",
 ]
-__all__ += _types_all  # noqa: PLE0605  (the models list themselves in types.__all__)

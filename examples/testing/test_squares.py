@@ -41,8 +41,8 @@ async def emulator() -> AsyncIterator[Emulator]:
 
 @pytest.fixture
 async def client(emulator: Emulator) -> AsyncIterator[HTCClient]:
-    async with emulator.client() as client:
-        client.jobs.settle_delay = 0  # settle an ambiguous submission at once (10 s by default)
+    # settle_delay=0: settle an ambiguous submission at once (10 s by default)
+    async with emulator.client(settle_delay=0) as client:
         yield client
 
 

@@ -1,4 +1,5 @@
-"""Bearer-token middleware: an ``httpx.Auth`` flow over a single-flight token manager.
+"""Authorization schemes: each ``httpx.Auth`` builds its own header; bearer tokens are renewed
+by a single-flight token manager and verified against the service's JWKS.
 
 ``GET /auth/token`` (with ``Token <api key>`` or ``Refresh <refresh token>``) gives a JWT that
 every other call carries as ``Bearer``. The manager refreshes it before it expires (a margin of
@@ -9,7 +10,7 @@ refresh, and concurrent 401s for the same token cause one refresh (a generation 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,14 +21,27 @@ import jwt
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from .config import Credentials
-from .exceptions import AuthenticationError
+from .exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    RescaleError,
+    TokenVerificationError,
+)
 
-__all__ = ["BearerAuth", "BearerToken", "CredentialAuth", "TokenManager"]
+__all__ = [
+    "BearerAuth",
+    "BearerToken",
+    "CredentialAuth",
+    "TokenManager",
+    "parse_token_response",
+    "verify_token",
+]
 
 logger = logging.getLogger("rescale_async")
 
 MAX_REFRESH_MARGIN = 300.0
 USER_CLAIM_PREFIX = "userDefined_"
+SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 
 TokenFetcher = Callable[[], Awaitable[tuple[str, float]]]
 """Fetches a new token: returns (JWT, lifetime in seconds)."""
@@ -172,6 +186,11 @@ class BearerAuth(httpx.Auth):
     def __init__(self, tokens: TokenManager) -> None:
         self._tokens = tokens
 
+    @staticmethod
+    def build_header(token: BearerToken) -> str:
+        """The ``Authorization`` value that carries ``token``."""
+        return f"Bearer {token.value.get_secret_value()}"
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         raise RuntimeError("rescale_async is async-only: use httpx.AsyncClient")
 
@@ -179,12 +198,12 @@ class BearerAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         held = await self._tokens.current(request)
-        request.headers["Authorization"] = f"Bearer {held.token.value.get_secret_value()}"
+        request.headers["Authorization"] = self.build_header(held.token)
         response = yield request
         if response.status_code == 401 and self._tokens.can_renew:
             logger.debug("%s %s got 401: renewing the token once", request.method, request.url.path)
             held = await self._tokens.renew_after_rejection(held.generation, request)
-            request.headers["Authorization"] = f"Bearer {held.token.value.get_secret_value()}"
+            request.headers["Authorization"] = self.build_header(held.token)
             yield request
 
 
@@ -194,6 +213,58 @@ class CredentialAuth(httpx.Auth):
     def __init__(self, credentials: Credentials) -> None:
         self._credentials = credentials
 
+    def build_header(self) -> str:
+        """``Token <key>``, else ``Refresh <token>``; a bearer token alone cannot renew itself."""
+        credentials = self._credentials
+        if credentials.api_key is not None:
+            return f"Token {credentials.api_key.get_secret_value()}"
+        if credentials.refresh_token is not None:
+            return f"Refresh {credentials.refresh_token.get_secret_value()}"
+        raise ConfigurationError(
+            f"the credentials from {credentials.source} hold only a bearer token, which cannot "
+            "be renewed; provide an API key (api_key= or RESCALE_API_KEY) or a refresh token"
+        )
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        request.headers["Authorization"] = self._credentials.renewal_header()
+        request.headers["Authorization"] = self.build_header()
         yield request
+
+
+def parse_token_response(response: httpx.Response, base_url: str) -> tuple[str, float]:
+    """The JWT and its lifetime in seconds from a ``GET /auth/token`` answer."""
+    try:
+        body = response.json()
+        return str(body["tokenValue"]), float(body["expiresIn"])
+    except (ValueError, KeyError, TypeError):
+        raise RescaleError(
+            "GET /auth/token answered without tokenValue/expiresIn; is the base URL "
+            f"{base_url} an HTC API?"
+        ) from None
+
+
+def verify_token(jwks: Mapping[str, Any], token: str) -> dict[str, Any]:
+    """The claims of ``token`` once its signature and expiry check out against ``jwks``.
+
+    Raises TokenVerificationError when the token is malformed, expired, or not signed by a key
+    in ``jwks`` (a JSON Web Key Set, as ``GET /.well-known/jwks.json`` answers).
+    """
+    try:
+        key = _signing_key(jwks, token)
+        claims: dict[str, Any] = jwt.decode(
+            token, key.key, algorithms=SIGNING_ALGORITHMS, options={"verify_aud": False}
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenVerificationError(f"token verification failed: {exc}") from None
+    return claims
+
+
+def _signing_key(jwks: Mapping[str, Any], token: str) -> jwt.PyJWK:
+    """The key of ``jwks`` named by ``token``'s ``kid`` header (the first when it names none)."""
+    key_set = jwt.PyJWKSet.from_dict({"keys": jwks.get("keys") or jwks.get("jsonWebKeys") or []})
+    key_id = jwt.get_unverified_header(token).get("kid")
+    candidates = [k for k in key_set.keys if key_id is None or k.key_id == key_id]
+    if not candidates:
+        raise TokenVerificationError(
+            f"the token's key id {key_id!r} is not among the service's published keys"
+        )
+    return candidates[0]

@@ -35,6 +35,12 @@ ENV_BEARER_TOKEN = "RESCALE_HTC_BEARER_TOKEN"  # noqa: S105
 ENV_BASE_URL = "RESCALE_HTC_API_URL"
 ENV_PROFILE = "RESCALE_PROFILE"
 
+LOOKED_IN_ARGUMENTS = "arguments api_key=, refresh_token=, bearer_token="
+LOOKED_IN_ENVIRONMENT = (
+    f"environment variables {ENV_API_KEY}, {ENV_API_KEY_ALIAS}, "
+    f"{ENV_REFRESH_TOKEN}, {ENV_BEARER_TOKEN}"
+)
+
 
 def apiconfig_path() -> Path:
     """``~/.config/rescale/apiconfig``, the INI file shared with Rescale's other tools."""
@@ -54,17 +60,6 @@ class Credentials:
     def can_renew(self) -> bool:
         """Whether a new bearer token can be obtained (an API key or a refresh token is set)."""
         return self.api_key is not None or self.refresh_token is not None
-
-    def renewal_header(self) -> str:
-        """The ``Authorization`` value for ``/auth/token`` and ``/auth/whoami``."""
-        if self.api_key is not None:
-            return f"Token {self.api_key.get_secret_value()}"
-        if self.refresh_token is not None:
-            return f"Refresh {self.refresh_token.get_secret_value()}"
-        raise ConfigurationError(
-            f"the credentials from {self.source} hold only a bearer token, which cannot be "
-            "renewed; provide an API key (api_key= or RESCALE_API_KEY) or a refresh token"
-        )
 
 
 @dataclass(frozen=True)
@@ -157,6 +152,60 @@ def _check_url(url: str, where: str) -> str:
     return str(parsed).rstrip("/")
 
 
+def _from_arguments(
+    api_key: str | None, refresh_token: str | None, bearer_token: str | None
+) -> Credentials | None:
+    """Credentials passed as arguments, or None when none was."""
+    return _credentials(
+        "arguments",
+        api_key=api_key,
+        refresh_token=refresh_token,
+        bearer_token=bearer_token,
+        where_each=("argument api_key", "argument refresh_token", "argument bearer_token"),
+    )
+
+
+def _from_environment(env: Mapping[str, str]) -> Credentials | None:
+    """Credentials in environment variables (``RESCALE_API_KEY`` before its alias), or None."""
+    key_var = ENV_API_KEY if env.get(ENV_API_KEY, "").strip() else ENV_API_KEY_ALIAS
+    return _credentials(
+        "environment",
+        api_key=env.get(key_var),
+        refresh_token=env.get(ENV_REFRESH_TOKEN),
+        bearer_token=env.get(ENV_BEARER_TOKEN),
+        where_each=(f"${key_var}", f"${ENV_REFRESH_TOKEN}", f"${ENV_BEARER_TOKEN}"),
+    )
+
+
+def _from_profile(section: Mapping[str, str] | None, where: str) -> Credentials | None:
+    """The API key of a profile section (None when the section is absent or has none)."""
+    if section is None:
+        return None
+    return _credentials(where, api_key=section.get("apikey"))
+
+
+def _no_credentials(looked: list[str]) -> ConfigurationError:
+    """The error for no credentials anywhere, listing every place looked at."""
+    return ConfigurationError(
+        "no Rescale credentials found. Looked at: "
+        + "; ".join(looked)
+        + f". Pass api_key=..., set {ENV_API_KEY}, or add 'apikey = ...' to the profile."
+    )
+
+
+def _base_url(
+    argument: str | None, env: Mapping[str, str], section: Mapping[str, str] | None, name: str
+) -> str:
+    """The base URL: the argument, else the environment, else the profile, else the default."""
+    if argument is not None:
+        return _check_url(argument, "argument base_url")
+    if env.get(ENV_BASE_URL, "").strip():
+        return _check_url(env[ENV_BASE_URL], f"${ENV_BASE_URL}")
+    if section is not None and section.get("htcbaseurl", "").strip():
+        return _check_url(section["htcbaseurl"], f"htcbaseurl of profile [{name}]")
+    return DEFAULT_BASE_URL
+
+
 def resolve_settings(
     *,
     api_key: str | None = None,
@@ -169,56 +218,19 @@ def resolve_settings(
     """Resolve credentials and base URL, raising ConfigurationError naming every place tried."""
     env = os.environ if environ is None else environ
     path = apiconfig_path()
-    looked: list[str] = []
-
-    credentials = _credentials(
-        "arguments",
-        api_key=api_key,
-        refresh_token=refresh_token,
-        bearer_token=bearer_token,
-        where_each=("argument api_key", "argument refresh_token", "argument bearer_token"),
-    )
-    looked.append("arguments api_key=, refresh_token=, bearer_token=")
-
-    profile_name = profile
-    if credentials is None and profile is None:
-        key_var = ENV_API_KEY if env.get(ENV_API_KEY, "").strip() else ENV_API_KEY_ALIAS
-        credentials = _credentials(
-            "environment",
-            api_key=env.get(key_var),
-            refresh_token=env.get(ENV_REFRESH_TOKEN),
-            bearer_token=env.get(ENV_BEARER_TOKEN),
-            where_each=(f"${key_var}", f"${ENV_REFRESH_TOKEN}", f"${ENV_BEARER_TOKEN}"),
-        )
-        looked.append(
-            f"environment variables {ENV_API_KEY}, {ENV_API_KEY_ALIAS}, "
-            f"{ENV_REFRESH_TOKEN}, {ENV_BEARER_TOKEN}"
-        )
-        profile_name = env.get(ENV_PROFILE, "").strip() or None
-
-    profile_name = profile_name or "default"
-    section: dict[str, str] | None = None
-    if credentials is None or base_url is None:
-        section, note = _read_profile(path, profile_name)
-        if credentials is None:
-            where = f"profile [{profile_name}] of {path}"
-            looked.append(f"{where} ({note})")
-            if section is not None:
-                credentials = _credentials(where, api_key=section.get("apikey"))
-
+    credentials = _from_arguments(api_key, refresh_token, bearer_token)
+    looked = [LOOKED_IN_ARGUMENTS]
+    if credentials is None and profile is None:  # an explicit profile= skips the environment
+        credentials = _from_environment(env)
+        looked.append(LOOKED_IN_ENVIRONMENT)
+        profile = env.get(ENV_PROFILE, "").strip() or None
+    name = profile or "default"
+    needed = credentials is None or base_url is None  # the profile supplies what is missing
+    section, note = _read_profile(path, name) if needed else (None, "")
     if credentials is None:
-        raise ConfigurationError(
-            "no Rescale credentials found. Looked at: "
-            + "; ".join(looked)
-            + f". Pass api_key=..., set {ENV_API_KEY}, or add 'apikey = ...' to the profile."
-        )
-
-    if base_url is not None:
-        url = _check_url(base_url, "argument base_url")
-    elif env.get(ENV_BASE_URL, "").strip():
-        url = _check_url(env[ENV_BASE_URL], f"${ENV_BASE_URL}")
-    elif section is not None and section.get("htcbaseurl", "").strip():
-        url = _check_url(section["htcbaseurl"], f"htcbaseurl of profile [{profile_name}]")
-    else:
-        url = DEFAULT_BASE_URL
-    return Settings(credentials=credentials, base_url=url)
+        where = f"profile [{name}] of {path}"
+        looked.append(f"{where} ({note})")
+        credentials = _from_profile(section, where)
+    if credentials is None:
+        raise _no_credentials(looked)
+    return Settings(credentials=credentials, base_url=_base_url(base_url, env, section, name))

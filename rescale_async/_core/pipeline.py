@@ -8,22 +8,23 @@ and on failure asks the retry policy and the retry budget whether to try again.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from enum import Enum
+from functools import cached_property
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import anyio
 import httpx
 
-from .auth import BearerAuth, CredentialAuth, TokenManager
+from .auth import BearerAuth, BearerToken, CredentialAuth, TokenManager, parse_token_response
 from .config import Settings
 from .exceptions import APIConnectionError, APITimeoutError, RescaleError, status_error
+from .options import ClientOptions, as_timeout
 from .pagination import AsyncPaginator
-from .ratelimit import RateLimit, TokenBucket
-from .retry import DefaultRetryPolicy, RetryBudget, RetryPolicy, parse_retry_after
+from .ratelimit import TokenBucket
+from .retry import parse_retry_after
 
 __all__ = ["AuthKind", "Pipeline", "segment"]
 
@@ -56,83 +57,69 @@ class Pipeline:
     def __init__(
         self,
         settings: Settings,
+        options: ClientOptions,
         *,
-        timeout: float | httpx.Timeout = 30.0,
-        max_retries: int = 3,
-        max_concurrency: int = 32,
-        rate_limit: RateLimit | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        http2: bool = False,
-        retry_policy: RetryPolicy | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
-        if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         self.settings = settings
+        self.options = options
         self.base_url = httpx.URL(settings.base_url + "/")
-        self.max_retries = max_retries
-        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.http = httpx.AsyncClient(
             base_url=self.base_url,
-            timeout=self.timeout,
+            timeout=options.timeout,
             transport=transport,
-            http2=http2,
+            http2=options.http2,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             # A little headroom above max_concurrency for token requests, which skip admission.
             limits=httpx.Limits(
-                max_connections=max_concurrency + 2, max_keepalive_connections=max_concurrency
+                max_connections=options.max_concurrency + 2,
+                max_keepalive_connections=options.max_concurrency,
             ),
         )
-        self.concurrency = anyio.CapacityLimiter(max_concurrency)
-        self.bucket = TokenBucket(rate_limit) if rate_limit is not None else None
-        self.retry_policy: RetryPolicy = retry_policy or DefaultRetryPolicy()
-        self.retry_budget = RetryBudget()
-        self.tokens = TokenManager(settings.credentials, self._fetch_token)
+        self.concurrency = anyio.CapacityLimiter(options.max_concurrency)
+        self.bucket = (
+            None
+            if options.rate_limit is None
+            else TokenBucket(options.rate_limit, clock=options.clock, sleep=options.sleep)
+        )
+        self.tokens = TokenManager(settings.credentials, self._fetch_token, clock=options.clock)
         self._auth: dict[AuthKind, httpx.Auth | None] = {
             AuthKind.BEARER: BearerAuth(self.tokens),
             AuthKind.CREDENTIAL: CredentialAuth(settings.credentials),
             AuthKind.NONE: None,
         }
-        self.sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
     def with_options(
         self, *, max_retries: int | None = None, timeout: float | httpx.Timeout | None = None
     ) -> Pipeline:
         """A view sharing pool, limits, tokens and budget, with other per-call options."""
-        view = copy.copy(self)
+        changes: dict[str, Any] = {}
         if max_retries is not None:
-            if max_retries < 0:
-                raise ValueError(f"max_retries must be >= 0, got {max_retries}")
-            view.max_retries = max_retries
+            changes["max_retries"] = max_retries
         if timeout is not None:
-            view.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            changes["timeout"] = as_timeout(timeout)
+        view = copy.copy(self)
+        view.options = dataclasses.replace(self.options, **changes)
         return view
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the connection pool has been closed."""
+        return self.http.is_closed
+
+    async def bearer_token(self) -> BearerToken:
+        """The bearer token in use now, renewed first if it is about to expire."""
+        held = await self.tokens.current(self.http.build_request("GET", "auth/token"))
+        return held.token
 
     async def aclose(self) -> None:
         await self.http.aclose()
 
     async def _fetch_token(self) -> tuple[str, float]:
+        """A new JWT and its lifetime, from ``GET /auth/token`` sent outside admission."""
         response = await self.request("GET", "auth/token", auth=AuthKind.CREDENTIAL, admit=False)
-        try:
-            body = response.json()
-            return str(body["tokenValue"]), float(body["expiresIn"])
-        except (ValueError, KeyError, TypeError):
-            raise RescaleError(
-                "GET /auth/token answered without tokenValue/expiresIn; is the base URL "
-                f"{self.settings.base_url} an HTC API?"
-            ) from None
-
-    @asynccontextmanager
-    async def _admission(self, admit: bool) -> AsyncIterator[None]:
-        if not admit:
-            yield
-            return
-        async with self.concurrency:
-            if self.bucket is not None:
-                await self.bucket.acquire()
-            yield
+        return parse_token_response(response, self.settings.base_url)
 
     async def request(
         self,
@@ -152,68 +139,115 @@ class Pipeline:
         ``admit=False`` skips the concurrency and rate limits (the token request uses it, so
         requests holding every slot while waiting for a token cannot deadlock).
         """
-        if params:
-            params = {k: v for k, v in params.items() if v is not None}
-        request = self.http.build_request(
-            method, url, params=params, json=json, data=data, headers=headers, timeout=self.timeout
+        request = self._build_request(
+            method, url, params=params, json=json, data=data, headers=headers
         )
         attempt = 0
         while True:
-            response: httpx.Response | None = None
-            error: Exception | None = None
-            async with self._admission(admit):
-                try:
-                    response = _unbound(await self.http.send(request, auth=self._auth[auth]))
-                except httpx.TransportError as exc:
-                    error = exc
-            if response is not None and response.status_code < 400:
-                self.retry_budget.deposit()
-                return response
-            retry_after = parse_retry_after(response) if response is not None else None
+            outcome = await self._admission(request, auth, admit)
+            if isinstance(outcome, httpx.Response):
+                self.options.retry_budget.deposit()
+                return outcome
             attempt += 1
-            decision = self.retry_policy.decide(
-                request, attempt, response=response, error=error, retry_after=retry_after
-            )
-            if (
-                response is not None
-                and response.status_code == 429
-                and self.bucket is not None
-                and decision.delay is not None  # not when Retry-After is beyond the cap
-            ):
-                self.bucket.pause(decision.delay)
-            timed_out = isinstance(error, httpx.TimeoutException)
-            if (
-                decision.delay is None
-                or attempt > self.max_retries
-                or not self.retry_budget.withdraw(timeout=timed_out)
-            ):
-                raise self._failure(request, response, error, retry_after)
-            logger.info(
-                "retrying %s %s in %.2fs (retry %d of %d) after %s",
-                request.method,
-                request.url.path,
-                decision.delay,
-                attempt,
-                self.max_retries,
-                response.status_code if response is not None else type(error).__name__,
-            )
-            await self.sleep(decision.delay)
+            delay = self._retry_delay(request, outcome, attempt)
+            if delay is None:
+                raise self._failure(request, outcome)
+            await self._wait(request, outcome, delay, attempt)
+
+    def _build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None,
+        json: Any,
+        data: dict[str, str] | None,
+        headers: dict[str, str] | None,
+    ) -> httpx.Request:
+        """The request every attempt sends: params that are None left out, this view's timeout."""
+        if params:
+            params = {k: v for k, v in params.items() if v is not None}
+        return self.http.build_request(
+            method,
+            url,
+            params=params,
+            json=json,
+            data=data,
+            headers=headers,
+            timeout=self.options.timeout,
+        )
+
+    async def _admission(
+        self, request: httpx.Request, auth: AuthKind, admit: bool
+    ) -> httpx.Response | _Failed:
+        """One attempt: a concurrency slot and a rate-limit token (if ``admit``), then send."""
+        if not admit:
+            return await self._send(request, auth)
+        async with self.concurrency:
+            if self.bucket is not None:
+                await self.bucket.acquire()
+            return await self._send(request, auth)
+
+    async def _send(self, request: httpx.Request, auth: AuthKind) -> httpx.Response | _Failed:
+        """Send ``request`` once: its response when the status is below 400, else what failed."""
+        try:
+            response = _unbound(await self.http.send(request, auth=self._auth[auth]))
+        except httpx.TransportError as exc:
+            return _Failed(error=exc)
+        return response if response.status_code < 400 else _Failed(response=response)
+
+    def _retry_delay(self, request: httpx.Request, failed: _Failed, attempt: int) -> float | None:
+        """Seconds to wait before retry number ``attempt``, or None when the policy, the
+        ``max_retries`` count or the retry budget refuses it."""
+        delay = self.options.retry_policy.decide(
+            request,
+            attempt,
+            response=failed.response,
+            error=failed.error,
+            retry_after=failed.retry_after,
+        ).delay
+        self._pause_on_429(failed, delay)  # even when this request itself will not retry
+        if delay is None or attempt > self.options.max_retries:
+            return None
+        return delay if self.options.retry_budget.withdraw(timeout=failed.timed_out) else None
+
+    def _pause_on_429(self, failed: _Failed, delay: float | None) -> None:
+        """After a 429, hold the shared rate-limit bucket for ``delay`` so every request waits."""
+        if (
+            failed.response is not None
+            and failed.response.status_code == 429
+            and self.bucket is not None
+            and delay is not None  # not when Retry-After is beyond the cap
+        ):
+            self.bucket.pause(delay)
+
+    async def _wait(
+        self, request: httpx.Request, failed: _Failed, delay: float, attempt: int
+    ) -> None:
+        """Log the retry to come, then sleep ``delay`` seconds before it."""
+        logger.info(
+            "retrying %s %s in %.2fs (retry %d of %d) after %s",
+            request.method,
+            request.url.path,
+            delay,
+            attempt,
+            self.options.max_retries,
+            failed.cause,
+        )
+        await self.options.sleep(delay)
 
     @staticmethod
-    def _failure(
-        request: httpx.Request,
-        response: httpx.Response | None,
-        error: Exception | None,
-        retry_after: float | None,
-    ) -> RescaleError:
+    def _failure(request: httpx.Request, failed: _Failed) -> RescaleError:
+        """The error a request that will not be retried raises, chained to the transport error."""
         failure: RescaleError
-        if response is not None:
-            failure = status_error(response, retry_after=retry_after)
-        elif isinstance(error, httpx.TimeoutException):
+        if failed.response is not None:
+            failure = status_error(failed.response, retry_after=failed.retry_after)
+        elif failed.timed_out:
             failure = APITimeoutError(request)
         else:
+            error = failed.error
             failure = APIConnectionError(request, reason=f"{type(error).__name__}: {error}")
-        failure.__cause__ = error
+        failure.__cause__ = failed.error
         return failure
 
     def paginate(
@@ -239,6 +273,29 @@ class Pipeline:
             page_size=page_size,
             limit=limit,
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failed:
+    """A failed attempt: its response (status >= 400), or the transport error that stopped it."""
+
+    response: httpx.Response | None = None
+    error: httpx.TransportError | None = None
+
+    @cached_property
+    def retry_after(self) -> float | None:
+        """The response's ``Retry-After`` in seconds, read once (an HTTP date depends on now)."""
+        return None if self.response is None else parse_retry_after(self.response)
+
+    @property
+    def timed_out(self) -> bool:
+        """Whether the attempt ran out of time (a retry then costs the budget more)."""
+        return isinstance(self.error, httpx.TimeoutException)
+
+    @property
+    def cause(self) -> int | str:
+        """The status code, else the transport error's type name (for the retry log)."""
+        return self.response.status_code if self.response is not None else type(self.error).__name__
 
 
 def _unbound(response: httpx.Response) -> httpx.Response:

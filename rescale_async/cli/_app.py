@@ -76,7 +76,7 @@ _seconds = _bounded(float, 0, above=True, what="a number of seconds > 0")
 
 
 def _job_status(text: str) -> str:
-    from ..types import JobStatus  # noqa: PLC0415  (only when the option is used)
+    from ..htc.types import JobStatus  # noqa: PLC0415  (only when the option is used)
 
     known = [status.value for status in JobStatus]
     value = text.strip().upper()

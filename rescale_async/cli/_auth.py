@@ -19,9 +19,9 @@ import anyio
 import anyio.to_thread
 from pydantic import SecretStr
 
-from .._client import HTCClient
 from .._core.config import ENV_PROFILE, apiconfig_path, resolve_settings
 from .._core.exceptions import AuthenticationError, ConfigurationError
+from ..htc.client import HTCClient
 from ._context import Context
 from ._errors import EXIT_AUTH, EXIT_OK, CLIError
 

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TextIO, TypeAlias
 
-from .._client import HTCClient
-from ..resources._ids import JobRef, TaskRef
+from ..htc.client import HTCClient
+from ..htc.types import JobRef, TaskRef
 from ._output import Output
 
 __all__ = ["Context", "Handler"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._client import HTCClient
-from ..resources._ids import JobRef
-from ..types import Job, LogEvent
+from ..htc.client import HTCClient
+from ..htc.types import Job, JobRef, LogEvent
 from ._context import Context
 from ._errors import EXIT_OK
 from ._output import Output, status_text, when
@@ -93,7 +92,7 @@ async def logs(ctx: Context) -> int:
         # Following with --tail: count the lines there are now, then skip all but the last N
         # of them in the stream (lines are only ever appended, so none is lost or repeated).
         skip = 0 if args.tail is None else max(0, await _line_count(client, job) - args.tail)
-        stream = client.jobs.logs(job, follow=True, poll_interval=args.poll_interval)
+        stream = client.jobs.follow_logs(job, poll_interval=args.poll_interval)
         async for batch in stream.batches():
             if skip >= len(batch):
                 skip -= len(batch)

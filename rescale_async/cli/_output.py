@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..types import JobStatus
+from ..htc.types import JobStatus
 
 __all__ = ["Output", "OutputFormat", "cell", "dump", "status_text", "when"]
 

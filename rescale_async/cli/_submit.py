@@ -21,8 +21,8 @@ import anyio
 import anyio.to_thread
 from pydantic import TypeAdapter, ValidationError
 
-from ..orchestration import JobSpec
-from ..types import JobSubmitRequest
+from ..htc.orchestration import JobSpec
+from ..htc.types import JobSubmitRequest
 from ._context import Context
 from ._errors import EXIT_OK, CLIError, extra_missing, validation_summary
 

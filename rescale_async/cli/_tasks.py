@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..types import JobStatus, JobStatusSummary
+from ..htc.types import JobStatus, JobStatusSummary
 from ._context import Context
 from ._errors import EXIT_OK
 from ._output import Output

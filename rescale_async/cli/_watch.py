@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 import anyio
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .._client import HTCClient
-from ..orchestration import Progress as JobProgress
-from ..resources._ids import TaskRef
-from ..types import JobStatus
+from ..htc.client import HTCClient
+from ..htc.orchestration import Progress as JobProgress
+from ..htc.types import JobStatus, TaskRef
 from ._context import Context
 from ._errors import EXIT_JOBS_FAILED, EXIT_OK
 

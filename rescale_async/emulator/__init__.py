@@ -60,8 +60,8 @@ except ImportError as exc:  # pragma: no cover  (the test environment has the ex
 from ._config import DEFAULT_IMAGES, EmulatorConfig
 from ._emulator import Emulator
 from ._faults import Counters, FaultRule, Faults
-from ._records import JobRecord, JobView
 from ._server import ServedEmulator, background_server, serve, serving
+from .htc._records import JobRecord, JobView
 
 __all__ = [
     "DEFAULT_IMAGES",

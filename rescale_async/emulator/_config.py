@@ -6,8 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal, get_args
 
-__all__ = ["DEFAULT_IMAGES", "EmulatorConfig"]
+__all__ = ["DEFAULT_IMAGES", "JOB_ORDERS", "EmulatorConfig", "JobOrder"]
+
+JobOrder = Literal["created", "shuffled", "reversed"]
+"""Orders a task's jobs can be listed in (``EmulatorConfig.job_order``)."""
+JOB_ORDERS: tuple[JobOrder, ...] = get_args(JobOrder)
 
 DEFAULT_IMAGES: Mapping[str, float] = MappingProxyType(
     {"hello-world:latest": 0.0, "python:3.11": 0.0, "emulator/job:latest": 0.0}
@@ -94,6 +99,10 @@ class EmulatorConfig:
     log_empty_page_probability: float = 0.0
     """Chance that a log page which would hold lines comes back empty but with ``next``, as the
     service's eventually consistent log store does."""
+    job_order: JobOrder = "created"
+    """The order ``GET .../tasks/{taskId}/jobs`` lists a task's jobs in. The real service
+    promises no order of job listings; "shuffled" lists a task's jobs in a fixed random order
+    per task, stable across pages so paging never skips or repeats, "reversed" newest first."""
     seed: int | None = None
     """Seed of the emulator's random choices (faults, empty pages); None: unpredictable."""
     base_url: str = "http://htc-emulator/api/v1"
@@ -126,6 +135,10 @@ class EmulatorConfig:
             )
         if self.exec_timeout_scale <= 0:
             raise ValueError(f"exec_timeout_scale must be > 0, got {self.exec_timeout_scale}")
+        if self.job_order not in JOB_ORDERS:
+            raise ValueError(
+                f"job_order must be one of {', '.join(JOB_ORDERS)}, got {self.job_order!r}"
+            )
         if not self.regions:
             raise ValueError("regions must name at least one region")
         if not self.base_url.startswith(("http://", "https://")):

@@ -20,14 +20,9 @@ import anyio.abc
 import httpx
 from starlette.types import ASGIApp
 
-from ._app import API_ROOT, Api
 from ._asgi import FaultLayer, InProcessTransport
 from ._config import EmulatorConfig
 from ._faults import Counters, Faults
-from ._records import TERMINAL, JobRecord
-from ._runner import Runner
-from ._state import State
-from ._store import Store
 from ._tokens import (
     TokenIssuer,
     new_private_key,
@@ -36,9 +31,14 @@ from ._tokens import (
     private_key_to_pem,
     shared_private_key,
 )
+from .htc._app import API_ROOT, Api
+from .htc._records import TERMINAL, JobRecord
+from .htc._runner import Runner
+from .htc._state import State
+from .htc._store import Store
 
 if TYPE_CHECKING:
-    from rescale_async import HTCClient
+    from ..htc.client import HTCClient
 
 __all__ = ["Emulator"]
 
@@ -270,7 +270,7 @@ class Emulator:
         Keyword arguments go to ``HTCClient`` and win over the defaults (API key, base URL,
         transport).
         """
-        from rescale_async import HTCClient  # noqa: PLC0415 - the emulator never needs the client
+        from ..htc.client import HTCClient  # noqa: PLC0415 - built for the caller, never used here
 
         kwargs.setdefault("api_key", self.api_key)
         kwargs.setdefault("base_url", self.base_url)

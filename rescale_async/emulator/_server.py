@@ -20,13 +20,13 @@ import anyio
 import anyio.from_thread
 import uvicorn
 
-from ._app import API_ROOT
 from ._asgi import QuietDrops
 from ._config import EmulatorConfig
 from ._emulator import Emulator
+from .htc._app import API_ROOT
 
 if TYPE_CHECKING:
-    from rescale_async import HTCClient
+    from ..htc.client import HTCClient
 
 __all__ = ["ServedEmulator", "background_server", "serve", "serving"]
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from emulator_support import Api, api, instant, job, py
 
-from rescale_async.emulator._records import LogLine
-from rescale_async.emulator._views import log_view
-from rescale_async.types import LogEvent
+from rescale_async.emulator.htc._records import LogLine
+from rescale_async.emulator.htc._views import log_view
+from rescale_async.htc.types import LogEvent
 
 BASE = "http://htc-emulator/api/v1/"
 

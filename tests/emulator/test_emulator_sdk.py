@@ -9,7 +9,7 @@ import pytest
 from emulator_support import running
 
 from rescale_async import BadRequestError, NotFoundError, TaskRef
-from rescale_async.types import JobDefinition, JobStatus, JobSubmitRequest, LifecycleStatus
+from rescale_async.htc.types import JobDefinition, JobStatus, JobSubmitRequest, LifecycleStatus
 
 
 def request(code: str, *, batch_size: int = 1, **fields: object) -> JobSubmitRequest:

@@ -1,0 +1,1 @@
+"""The emulated HTC API: its state, records, views, routes and job runner."""

@@ -1,0 +1,315 @@
+"""The ledger: a SQLite file that lets a program killed at any moment resume without losing or
+duplicating a job.
+
+Before a submission's first ``POST .../jobs/batch``, the ledger records its intent: the exact
+body and the unique job ``group`` it goes to. Each answered POST is recorded with the ids it
+created. A re-run of the same program asks the ledger first: a finished submission is
+returned as it was, and one whose POST may have been in flight is settled by asking the API
+which jobs the group holds (``GET .../jobs?group=``) before anything is resent. Watching
+records each job's last seen status, so a resumed watch reports only what changed since.
+
+A submission is known again by an explicit ``key``, or else by its task, its body and how many
+identical submissions the program made before it in this run (so a program that submits the
+same jobs twice gets two batches, on every run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple, TypeAlias, TypeVar
+
+import anyio
+
+from ..._core.exceptions import LedgerError
+from ..types import TaskRef
+
+__all__ = ["Ledger", "LedgerLike", "ParentJob", "Submission"]
+
+T = TypeVar("T")
+
+_FORMAT = "rescale_async ledger 1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS submissions (
+    key TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    posts TEXT NOT NULL,             -- JSON: Submission.bodies, every POST body in order
+    baseline INTEGER NOT NULL,       -- jobs the group held before the first POST
+    posted TEXT NOT NULL,            -- JSON: Submission.answers, [[parent id, batch size], ...]
+    updated REAL NOT NULL            -- UNIX time of the last change (the intent, or a POST)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    status TEXT,
+    failure_code TEXT
+);
+"""
+
+_CHUNK = 500  # ids per SQL IN (...) query
+
+
+class ParentJob(NamedTuple):
+    """What one submit request created: its parent job id and how many jobs
+    (``{parent_id}:0`` .. ``{parent_id}:{batch_size - 1}``)."""
+
+    parent_id: str
+    batch_size: int
+
+
+@dataclass
+class Submission:
+    """One submission as the ledger holds it: the POST bodies to send to its group, and the
+    answers received so far (one list of parent jobs per answered body)."""
+
+    key: str
+    task: TaskRef
+    group: str
+    bodies: list[list[dict[str, Any]]]
+    baseline: int
+    answers: list[list[ParentJob]] = field(default_factory=list)
+    updated: float = 0.0
+
+    @property
+    def done(self) -> bool:
+        """True once every body was answered."""
+        return len(self.answers) == len(self.bodies)
+
+
+def digest_of(bodies: Sequence[Sequence[dict[str, Any]]]) -> str:
+    """A stable fingerprint of what a submission sends."""
+    text = json.dumps(bodies, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Ledger:
+    """A SQLite ledger at ``path`` (created 0600 if absent). Pass it, or just the path, as
+    ``ledger=`` to ``submit``, ``submit_many``, ``watch`` and ``wait``; the same path always
+    means the same ``Ledger`` within a process."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._ordinals: Counter[tuple[str, str, str]] = Counter()
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is not None:
+            return self._connection
+        try:
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise LedgerError(f"cannot open the ledger {self.path}: {exc.strerror}") from None
+        os.close(descriptor)
+        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # survives a killed process
+            connection.executescript(_SCHEMA)
+            row = connection.execute(
+                "SELECT value FROM ledger_meta WHERE name = 'format'"
+            ).fetchone()
+            if row is None:
+                connection.execute(
+                    "INSERT INTO ledger_meta (name, value) VALUES ('format', ?)", (_FORMAT,)
+                )
+            elif row[0] != _FORMAT:
+                raise LedgerError(f"{self.path} is a ledger of another format ({row[0]!r})")
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            raise LedgerError(
+                f"{self.path} is not a rescale_async ledger ({exc}); pass a new file name"
+            ) from None
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return connection
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                connection = self._connect()
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                    result = work(connection)
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+                return result
+
+        return await anyio.to_thread.run_sync(locked)
+
+    def close(self) -> None:
+        """Close the database connection (it reopens on next use)."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    # ------------------------------------------------------------------ submissions
+
+    def next_key(self, task: TaskRef, digest: str) -> str:
+        """The key of this run's next submission of ``digest`` to ``task``."""
+        ordinal = self._ordinals[(task.project_id, task.task_id, digest)]
+        self._ordinals[(task.project_id, task.task_id, digest)] += 1
+        return f"{task.project_id}/{task.task_id}/{digest[:32]}/{ordinal}"
+
+    async def find(self, key: str, digest: str) -> Submission | None:
+        """The submission recorded under ``key``; LedgerError if it was for other jobs."""
+
+        def work(db: sqlite3.Connection) -> Submission | None:
+            row = db.execute(
+                "SELECT project_id, task_id, grp, digest, posts, baseline, posted, updated "
+                "FROM submissions WHERE key = ?",
+                (key,),
+            ).fetchone()
+            if row is None:
+                return None
+            project_id, task_id, group, recorded, bodies, baseline, answers, updated = row
+            if recorded != digest:
+                raise LedgerError(
+                    f"the ledger {self.path} holds other jobs under the key {key!r}: "
+                    "use a new key for a different submission"
+                )
+            return Submission(
+                key=key,
+                task=TaskRef(project_id, task_id),
+                group=group,
+                bodies=json.loads(bodies),
+                baseline=baseline,
+                answers=[[ParentJob(p, n) for p, n in answer] for answer in json.loads(answers)],
+                updated=updated,
+            )
+
+        return await self._run(work)
+
+    async def record_intent(self, submission: Submission, digest: str) -> None:
+        """Record a submission before its first POST is sent."""
+        submission.updated = time.time()
+
+        def work(db: sqlite3.Connection) -> None:
+            taken = db.execute(
+                "SELECT key FROM submissions WHERE project_id = ? AND task_id = ? AND grp = ?",
+                (*submission.task, submission.group),
+            ).fetchone()
+            if taken is not None:
+                raise LedgerError(
+                    f"the group {submission.group!r} already belongs to the submission "
+                    f"{taken[0]!r} of this ledger; each submission needs a group of its own"
+                )
+            db.execute(
+                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?)",
+                (
+                    submission.key,
+                    *submission.task,
+                    submission.group,
+                    digest,
+                    json.dumps(submission.bodies, separators=(",", ":")),
+                    submission.baseline,
+                    submission.updated,
+                ),
+            )
+
+        await self._run(work)
+
+    async def record_answer(self, submission: Submission, parents: list[ParentJob]) -> None:
+        """Record what one POST created; once all are answered, the jobs themselves."""
+        submission.answers.append(parents)
+        submission.updated = time.time()
+        answered = json.dumps(submission.answers, separators=(",", ":"))
+        jobs = [(job_id, *submission.task) for job_id in job_ids_of(parents)]
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE submissions SET posted = ?, updated = ? WHERE key = ?",
+                (answered, submission.updated, submission.key),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO jobs (job_id, project_id, task_id) VALUES (?, ?, ?)", jobs
+            )
+
+        await self._run(work)
+
+    # ------------------------------------------------------------------ job states
+
+    async def job_states(self, job_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """The last recorded status (and failure code) of those jobs that have one."""
+        wanted = list(job_ids)
+
+        def work(db: sqlite3.Connection) -> dict[str, tuple[str, str | None]]:
+            found: dict[str, tuple[str, str | None]] = {}
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                query = (
+                    "SELECT job_id, status, failure_code FROM jobs "  # noqa: S608 - only "?" marks
+                    f"WHERE status IS NOT NULL AND job_id IN ({marks})"
+                )
+                for job_id, status, failure_code in db.execute(query, chunk):
+                    found[job_id] = (status, failure_code)
+            return found
+
+        return await self._run(work)
+
+    async def record_states(self, rows: Sequence[tuple[TaskRef, str, str, str | None]]) -> None:
+        """Record jobs' statuses: ``(task, job id, status, failure code)`` rows."""
+        if not rows:
+            return
+        values = [(job_id, *task, status, code) for task, job_id, status, code in rows]
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "INSERT INTO jobs (job_id, project_id, task_id, status, failure_code) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET "
+                "status = excluded.status, failure_code = excluded.failure_code",
+                values,
+            )
+
+        await self._run(work)
+
+
+def job_ids_of(parents: Iterable[ParentJob]) -> list[str]:
+    """The ids of the jobs that ``(parent id, batch size)`` submissions created."""
+    return [f"{parent}:{index}" for parent, size in parents for index in range(size)]
+
+
+LedgerLike: TypeAlias = Ledger | str | os.PathLike[str]
+"""A Ledger, or the path of its file."""
+
+_open: dict[Path, Ledger] = {}
+_open_lock = threading.Lock()
+
+
+def as_ledger(ledger: LedgerLike | None) -> Ledger | None:
+    """The process's one Ledger for a path (so submission counting spans every call)."""
+    if ledger is None or isinstance(ledger, Ledger):
+        return ledger
+    if not isinstance(ledger, str | os.PathLike):
+        raise TypeError(f"ledger must be a Ledger or a file path, got {type(ledger).__name__}")
+    path = Path(ledger).expanduser().absolute()
+    with _open_lock:
+        found = _open.get(path)
+        if found is None:
+            found = _open[path] = Ledger(path)
+        return found

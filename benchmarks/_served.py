@@ -67,7 +67,8 @@ def served_emulator(
     name: str = "emulator",
 ) -> Iterator[Served]:
     """Start the emulator on a free port, yield it, stop it (SIGTERM) and read its counters
-    (and, with ``jobs_file``, every job's real end)."""
+    (and, with ``jobs_file``, every job's real end).
+    """
     counters_file = workdir / f"{name}-counters.json"
     jobs_path = workdir / f"{name}-jobs.json"
     command = [
@@ -197,7 +198,8 @@ class Api:
         self, project_id: str, task_id: str, commands: list[str], count: int, image: str
     ) -> list[str]:
         """Submit ``count`` copies (in batches of at most 1000); returns the job ids. No
-        ``commands``: the image's own entrypoint (the emulator runs no process)."""
+        ``commands``: the image's own entrypoint (the emulator runs no process).
+        """
         ids: list[str] = []
         definition: dict[str, Any] = {"imageName": image}
         if commands:

@@ -56,7 +56,8 @@ async def list_jobs(params: dict[str, Any]) -> dict[str, Any]:
 
 async def statuses(params: dict[str, Any]) -> dict[str, Any]:
     """The named jobs, a chunk of ids per ``GET .../jobs?jobId=...&viewType=SIMPLE``, all the
-    chunks at once (the same chunks the SDK's ``get_many`` makes)."""
+    chunks at once (the same chunks the SDK's ``get_many`` makes).
+    """
     ids: list[str] = params["job_ids"]
     found: dict[str, str] = {}
     requests = 0
@@ -160,7 +161,8 @@ class _Pacer:
 class _Orchestration:
     """A careful hand-written loop: create the tasks, submit, poll each unfinished task's
     summary every ``interval`` seconds, then list each task's jobs once (SIMPLE, one page) to
-    account for every job. Paced under the server's limit as the SDK is."""
+    account for every job. Paced under the server's limit as the SDK is.
+    """
 
     def __init__(self, http: httpx.AsyncClient, params: dict[str, Any]) -> None:
         self.http = http

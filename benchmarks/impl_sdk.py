@@ -25,7 +25,8 @@ def _task(params: dict[str, Any], task_id: str | None = None) -> TaskRef:
 
 def _method(client: HTCClient, name: str) -> Callable[..., Any]:
     """``client.jobs.<name>``, looked up at run time: the benchmark also runs on an SDK that
-    does not have it yet (and says so in the table)."""
+    does not have it yet (and says so in the table).
+    """
     method = getattr(client.jobs, name, None)
     if method is None:
         raise Unavailable(f"client.jobs.{name} is not available yet")
@@ -79,7 +80,8 @@ async def submit(params: dict[str, Any]) -> dict[str, Any]:
 
 async def orchestrate(params: dict[str, Any]) -> dict[str, Any]:
     """Create the tasks, submit a batch to each, wait for all of them under a client-side
-    rate limit below the server's."""
+    rate limit below the server's.
+    """
     spec = JobSpec(image=params["image"], commands=params["commands"])
     limit = RateLimit(params["client_rate"], burst=params["client_burst"])
     batches: list[Any] = []

@@ -30,7 +30,8 @@ Run = dict[str, dict[str, Measurement]]
 @dataclass(frozen=True)
 class Target:
     """The SDK at least ``faster`` times faster than rescalehtc, and at most ``floor`` times
-    the floor's time."""
+    the floor's time.
+    """
 
     faster: float
     floor: float
@@ -344,7 +345,8 @@ class Report:
 
     def _why_missed(self) -> list[str]:
         """Where a "faster than rescalehtc" target is out of reach of the floor too, the time
-        is the server's, which every implementation waits for: say so."""
+        is the server's, which every implementation waits for: say so.
+        """
         server_work = {
             "a": "rendering 10,000 FULL job views (one page, or 100 pages of 100)",
             "b": "looking up the jobs",

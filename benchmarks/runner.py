@@ -238,7 +238,8 @@ def _bench_jobs(ctx: Context) -> None:
 
 def _id_chunks(ids: list[str]) -> list[list[str]]:
     """The ids split as ``client.jobs.get_many`` splits them (so the floor sends the same
-    requests): as many as fit in its budget of URL characters."""
+    requests): as many as fit in its budget of URL characters.
+    """
     from rescale_async.htc.orchestration import _jobs  # noqa: PLC0415 - only the harness needs it
 
     budget: int = getattr(_jobs, "_URL_IDS_LENGTH", 6000)
@@ -257,7 +258,8 @@ def _id_chunks(ids: list[str]) -> list[list[str]]:
 def _bench_submit(ctx: Context) -> None:
     """(d) on a fresh emulator per measurement: every implementation submits into the same
     empty server (a server holding 20,000 more jobs pauses longer for its garbage collector,
-    which slowed whoever came last in a run)."""
+    which slowed whoever came last in a run).
+    """
     cfg = ctx.config
     expected = cfg.submit_batches * cfg.submit_count
 
@@ -372,7 +374,8 @@ def _instant(text: str) -> float:
 
 def _bench_orchestrate(ctx: Context) -> None:
     """(e): a fresh rate-limited emulator per measurement; its counters and its own record of
-    every job (written at exit) are the truth the client's result is checked against."""
+    every job (written at exit) are the truth the client's result is checked against.
+    """
     cfg = ctx.config
 
     def one(impl: str, run: int) -> Measurement:

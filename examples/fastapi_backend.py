@@ -61,7 +61,8 @@ from rescale_async.emulator import Emulator
 
 class SweepRequest(BaseModel):
     """A sweep: ``count`` jobs running ``command`` in ``image``; job ``i`` gets
-    ``env[parameter] = str(i)`` on top of ``env``."""
+    ``env[parameter] = str(i)`` on top of ``env``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -124,7 +125,8 @@ class EventStream(StreamingResponse):
     """A ``text/event-stream`` response that ends as soon as the client leaves.
 
     Starlette's StreamingResponse stops on a disconnect by itself only for servers of ASGI
-    spec < 2.4; this one always listens, so a watch never outlives its client."""
+    spec < 2.4; this one always listens, so a watch never outlives its client.
+    """
 
     media_type = "text/event-stream"
 

@@ -32,6 +32,7 @@ from ._core.options import ClientOptions
 from ._core.pagination import AsyncPaginator, Page
 from ._core.ratelimit import RateLimit
 from ._core.retry import DefaultRetryPolicy, RetryBudget, RetryDecision, RetryPolicy
+from ._version import __version__
 from .htc.client import HTCClient
 from .htc.orchestration import (
     JobBatch,
@@ -70,8 +71,6 @@ from .htc.types import (
     TaskRef,
     ViewType,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError",

@@ -6,6 +6,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
+import anyio.lowlevel
 import httpx
 import jwt
 import respx
@@ -60,15 +61,34 @@ def client(**kwargs: Any) -> HTCClient:
 
 
 def no_sleep_client(delays: list[float] | None = None, **kwargs: Any) -> HTCClient:
-    """A client whose retry sleeps are recorded in ``delays`` instead of waited."""
-    c = client(**kwargs)
+    """A client whose waits (retry backoff, rate-limit pauses...) are recorded in ``delays``
+    instead of waited.
+    """
     record = delays if delays is not None else []
 
     async def fake_sleep(seconds: float) -> None:
         record.append(seconds)
 
-    c._pipeline.sleep = fake_sleep
-    return c
+    return client(sleep=fake_sleep, **kwargs)
+
+
+class VirtualClock:
+    """A monotonic clock that moves only when the client waits: pass ``clock=clock.time,
+    sleep=clock.sleep`` to a client, and rate-limit pauses and backoff cost no real time.
+    ``slept`` holds every wait asked for.
+    """
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += max(0.0, seconds)
+        await anyio.lowlevel.checkpoint()
 
 
 def mock_api() -> respx.MockRouter:

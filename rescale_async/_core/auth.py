@@ -105,7 +105,6 @@ class TokenManager:
         self._held: _HeldToken | None = None
         self._generation = 0
         self._initial = credentials.bearer_token
-        self.refresh_count = 0
 
     @property
     def can_renew(self) -> bool:
@@ -174,7 +173,6 @@ class TokenManager:
                 "API key or refresh token to renew it",
             )
         value, lifetime = await self._fetch()
-        self.refresh_count += 1
         held = self._hold(BearerToken.from_jwt(value, expires_in=lifetime), lifetime)
         logger.debug("obtained a bearer token valid for %.0f s", lifetime)
         return held

@@ -26,7 +26,8 @@ T = TypeVar("T")
 
 class BaseClient:
     """A client of one API: a pipeline, and the public verbs over it. Subclasses attach their
-    resources in ``_attach_resources`` (called again for every ``with_options`` view)."""
+    resources in ``_attach_resources`` (called again for every ``with_options`` view).
+    """
 
     def __init__(
         self,
@@ -60,7 +61,8 @@ class BaseClient:
         self, *, max_retries: int | None = None, timeout: float | httpx.Timeout | None = None
     ) -> Self:
         """This client with other per-call options; pool, token, limits and every other
-        client-wide state stay shared. ``await client.with_options(max_retries=0).get(path)``"""
+        client-wide state stay shared. ``await client.with_options(max_retries=0).get(path)``
+        """
         view = self._copy()
         view._pipeline = self._pipeline.with_options(max_retries=max_retries, timeout=timeout)
         view._attach_resources()
@@ -110,7 +112,8 @@ class BaseClient:
     ) -> T | httpx.Response:
         """Send one call through the whole pipeline (auth, limits, retries, errors): the body
         parsed as ``cast_to`` (a model, ``dict[str, Any]``, ``list[Model]``...), else the
-        response. ``path`` is relative to ``base_url``; params that are None are left out."""
+        response. ``path`` is relative to ``base_url``; params that are None are left out.
+        """
         response = await self._pipeline.request(
             method, path.lstrip("/"), params=params, json=json, data=data, headers=headers
         )

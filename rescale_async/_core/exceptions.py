@@ -78,7 +78,8 @@ class ImageNotReadyError(RescaleError):
 
 class SubmissionInDoubtError(RescaleError):
     """A job submission failed in a way that leaves open whether it landed, and asking the API
-    (``GET .../jobs?group=``) did not settle it. Nothing is resent; ``group`` names the jobs."""
+    (``GET .../jobs?group=``) did not settle it. Nothing is resent; ``group`` names the jobs.
+    """
 
     def __init__(self, message: str, *, group: str) -> None:
         super().__init__(message)

@@ -41,10 +41,12 @@ class ClientOptions:
     retry_budget: RetryBudget = field(default_factory=RetryBudget)
     """The client-wide quota of retries, shared by every request and view."""
     sleep: Sleep = anyio.sleep
-    """Every wait the client makes (retry backoff, rate-limit pauses, settling a submission);
-    tests pass a fake to run without waiting."""
+    """The client's own waits (retry backoff, rate-limit pauses, waiting for an image to be
+    READY, settling a submission); polling at an ``interval`` the caller gave stays a real
+    sleep. Tests pass a fake to run without waiting."""
     clock: Clock = anyio.current_time
-    """The monotonic clock of token expiry and the rate limit; tests pass a virtual one."""
+    """The monotonic clock of token expiry, the rate limit and the image wait; tests pass a
+    virtual one."""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_retries, bool) or self.max_retries < 0:

@@ -88,7 +88,8 @@ class AsyncPaginator(Generic[T]):
     async def page_at(self, link: str | None) -> Page[T]:
         """The page a ``next`` link points at (checked like any ``next``), or the first page when
         ``link`` is None. Fetching the same link again gives that page as it is now, which is how
-        a growing listing (a running job's log) is followed."""
+        a growing listing (a running job's log) is followed.
+        """
         if link is None:
             return await self.first_page()
         return await self._get_page(self._next_url(link), None)
@@ -110,7 +111,8 @@ class AsyncPaginator(Generic[T]):
 
 class _Pages(Generic[T]):
     """Iterator over pages. A plain object, not an async generator, so that breaking out of
-    ``async for`` needs no finalisation (trio warns about unfinished async generators)."""
+    ``async for`` needs no finalisation (trio warns about unfinished async generators).
+    """
 
     def __init__(self, paginator: AsyncPaginator[T]) -> None:
         self._paginator = paginator

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import anyio
 import httpx
 
+from .._version import __version__
 from .auth import BearerAuth, BearerToken, CredentialAuth, TokenManager, parse_token_response
 from .config import Settings
 from .exceptions import APIConnectionError, APITimeoutError, RescaleError, status_error
@@ -32,7 +33,7 @@ logger = logging.getLogger("rescale_async")
 
 T = TypeVar("T")
 
-USER_AGENT = "rescale-async/0.1"
+USER_AGENT = f"rescale-async/{__version__}"
 
 
 class AuthKind(Enum):
@@ -198,7 +199,8 @@ class Pipeline:
 
     def _retry_delay(self, request: httpx.Request, failed: _Failed, attempt: int) -> float | None:
         """Seconds to wait before retry number ``attempt``, or None when the policy, the
-        ``max_retries`` count or the retry budget refuses it."""
+        ``max_retries`` count or the retry budget refuses it.
+        """
         delay = self.options.retry_policy.decide(
             request,
             attempt,
@@ -302,7 +304,8 @@ def _unbound(response: httpx.Response) -> httpx.Response:
     """``response`` without the reference cycle httpx leaves between a response and its
     stream (``BoundAsyncStream(stream, response=response)``), which keeps every response, body
     included, alive until the cyclic collector runs: pages of 10,000 log lines would pile up.
-    The body has been read and the stream closed, so a plain byte stream of it does."""
+    The body has been read and the stream closed, so a plain byte stream of it does.
+    """
     for each in (*response.history, response):
         each.stream = httpx.ByteStream(each.content)
     return response

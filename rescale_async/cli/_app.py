@@ -87,7 +87,8 @@ def _job_status(text: str) -> str:
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """The options every command takes, before or after its name (``suppress``: the copy on
-    each command, which only sets what is given there)."""
+    each command, which only sets what is given there).
+    """
 
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
@@ -135,7 +136,8 @@ class _Tree:
         self, where: _Commands, name: str, handler: str, help_text: str, *args: str
     ) -> _Parser:
         """A command running ``handler`` (a key of _commands.HANDLERS), with positionals
-        ``args``."""
+        ``args``.
+        """
         sub = where.add_parser(
             name,
             help=help_text,
@@ -306,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """The parsed arguments, and the ones left for ``emulator serve``; SystemExit on a usage
-    error (one line on stderr) or after --help."""
+    error (one line on stderr) or after --help.
+    """
     parser = build_parser()
     args, rest = parser.parse_known_args(None if argv is None else list(argv))
     if rest and args.group != "emulator":
@@ -368,7 +371,8 @@ async def run(
 async def _run_until_interrupted(argv: Sequence[str] | None) -> int:
     """``run``, cancelled as a whole on Ctrl-C (then KeyboardInterrupt). An anyio cancellation
     stays in force until the command has unwound, where the event loop's own one-shot cancel
-    of the main task can be absorbed by a shielded cleanup (httpcore closing a connection)."""
+    of the main task can be absorbed by a shielded cleanup (httpcore closing a connection).
+    """
     interrupted = False
     code = EXIT_INTERRUPTED
     error: Exception | None = None

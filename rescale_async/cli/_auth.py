@@ -65,7 +65,8 @@ async def _read_key(ctx: Context) -> str:
 def store_api_key(path: Path, profile: str, api_key: str, base_url: str | None = None) -> None:
     """Set ``apikey`` (and ``htcbaseurl``) of ``[profile]`` in the INI file at ``path``, keeping
     its other profiles and keys. The file is replaced atomically by one created with mode 0600
-    (never readable by others, not even for a moment); its directory is made 0700 if new."""
+    (never readable by others, not even for a moment); its directory is made 0700 if new.
+    """
     parser = configparser.ConfigParser(interpolation=None)
     try:
         with path.open(encoding="utf-8") as handle:

@@ -43,7 +43,8 @@ async def execute(
     args: argparse.Namespace, *, stdin: TextIO | None = None, terminal: bool | None = None
 ) -> int:
     """Run the command ``args`` names; the exit code. An error the user can act on becomes one
-    line on stderr (``rescale-async: error: ...``); anything else is a bug and propagates."""
+    line on stderr (``rescale-async: error: ...``); anything else is a bug and propagates.
+    """
     output = Output(sys.stdout, sys.stderr, args.output, terminal=terminal)
     ctx = Context(args, output, sys.stdin if stdin is None else stdin)
     try:

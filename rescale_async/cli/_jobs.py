@@ -76,7 +76,8 @@ async def _line_count(client: HTCClient, job: JobRef) -> int:
 
 async def logs(ctx: Context) -> int:
     """The job's log, a page at a time; ``--tail N`` only the last N lines; ``-f`` follows it
-    until the job has ended (with ``--tail``: the last N lines, then what comes after)."""
+    until the job has ended (with ``--tail``: the last N lines, then what comes after).
+    """
     out = ctx.output
     args = ctx.args
     job = ctx.job_ref()

@@ -65,7 +65,8 @@ class ProgressLine:
 
 async def run(jobs: int = 300, out: TextIO = sys.stdout) -> int:
     """Sweep ``jobs`` points on a fresh emulator, watch them, report; 0 when exactly the
-    intended points failed."""
+    intended points failed.
+    """
     emulator = Emulator(refresh_interval=0.2, max_workers=8)
     async with emulator, emulator.client() as client:
         project = (await client.projects.list()).items[0]

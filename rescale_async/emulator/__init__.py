@@ -35,6 +35,9 @@ How it behaves
   that were waiting run after it; jobs that were running lost their process as a job loses its
   instance: retried when their retry strategy allows, else FAILED with
   ErrorInstanceTermination.
+- **Listing order** (``job_order``): the service promises no order of job listings;
+  ``"shuffled"`` (a fixed random order per task) or ``"reversed"`` lists a task's jobs
+  otherwise, paging still exact, to catch code that relies on creation order.
 - **Faults** (``emu.faults``): errors, latency, rate limits (429 + Retry-After), dropped
   connections, responses lost after the server acted, token lifetime; per endpoint, at
   runtime. ``emu.counters`` counts requests, responses and faults per endpoint.

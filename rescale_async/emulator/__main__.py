@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 
-from ._config import EmulatorConfig
+from ._config import JOB_ORDERS, EmulatorConfig
 from ._emulator import Emulator
 from ._faults import Counters, FaultRule
 from ._server import ServedEmulator, serve
@@ -91,6 +91,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="largest pageSize accepted (larger: 400)",
     )
     parser.add_argument(
+        "--job-order",
+        choices=JOB_ORDERS,
+        default=EmulatorConfig.job_order,
+        help="order job listings come in (the real service promises none): creation order, "
+        "a fixed random order per task, or newest first",
+    )
+    parser.add_argument(
         "--latency",
         type=_positive(float, zero=True),
         default=0.0,
@@ -140,6 +147,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         "seed": args.seed,
         "db_path": args.db,
         "max_page_size": args.max_page_size,
+        "job_order": args.job_order,
     }
     if args.image:
         fields["images"] = dict(args.image)

@@ -60,7 +60,8 @@ class ServedEmulator:
 
     async def call(self, func: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``await func(*args)`` in the server's event loop, e.g.
-        ``await served.call(served.emulator.wait_for_jobs)``."""
+        ``await served.call(served.emulator.wait_for_jobs)``.
+        """
         portal = self.portal
         if portal is None:
             return await func(*args)

@@ -7,7 +7,7 @@ import httpx
 
 from .._core.client import BaseClient
 from .._core.config import resolve_settings
-from .._core.options import Clock, ClientOptions, Sleep, as_rate_limit, as_timeout
+from .._core.options import ClientOptions, Clock, Sleep, as_rate_limit, as_timeout
 from .._core.ratelimit import RateLimit
 from .._core.retry import DefaultRetryPolicy, RetryBudget, RetryPolicy
 from .orchestration import Jobs, ReadyImages
@@ -113,4 +113,5 @@ class HTCClient(BaseClient):
             ready_images=self._ready_images,
             settle_delay=self._settle_delay,
             sleep=pipeline.options.sleep,
+            clock=pipeline.options.clock,
         )

@@ -61,7 +61,8 @@ class Result:
 
 class Cli:
     """``rescale-async`` run in process (``await cli("projects", "list")``) against ``served``,
-    with its API key in ``RESCALE_API_KEY`` and its URL passed as ``--base-url``."""
+    with its API key in ``RESCALE_API_KEY`` and its URL passed as ``--base-url``.
+    """
 
     def __init__(
         self,

@@ -34,15 +34,14 @@ async def test_ten_thousand_concurrent_calls_cause_one_token_request() -> None:
     with mock_api() as router:
         router.get("/auth/token").mock(side_effect=slow_token)
         thing = router.get("/thing").mock(side_effect=ok)
-        async with client(max_concurrency=10_000) as c:
-            clock = FakeClock()
-            c._pipeline.tokens._clock = clock
-            await c._pipeline.request("GET", "thing")
+        clock = FakeClock()
+        async with client(max_concurrency=10_000, clock=clock) as c:
+            await c.request("GET", "thing")
             assert tokens.calls == 1
             clock.now += 95  # inside the 10 s refresh margin of a 100 s token
 
             async def call() -> None:
-                await c._pipeline.request("GET", "thing")
+                await c.request("GET", "thing")
 
             async with anyio.create_task_group() as tg:
                 for _ in range(10_000):
@@ -64,16 +63,15 @@ async def test_proactive_refresh_margin(
     with mock_api() as router:
         router.get("/auth/token").mock(side_effect=tokens)
         router.get("/thing").mock(side_effect=ok)
-        async with client() as c:
-            clock = FakeClock()
-            c._pipeline.tokens._clock = clock
+        clock = FakeClock()
+        async with client(clock=clock) as c:
             start = clock.now
-            await c._pipeline.request("GET", "thing")
+            await c.request("GET", "thing")
             clock.now = start + still_fresh
-            await c._pipeline.request("GET", "thing")
+            await c.request("GET", "thing")
             assert tokens.calls == 1
             clock.now = start + refreshed
-            await c._pipeline.request("GET", "thing")
+            await c.request("GET", "thing")
             assert tokens.calls == 2
 
 
@@ -95,7 +93,7 @@ async def test_concurrent_401s_cause_one_refresh() -> None:
             results: list[int] = []
 
             async def call() -> None:
-                results.append((await c._pipeline.request("GET", "thing")).status_code)
+                results.append((await c.request("GET", "thing")).status_code)
 
             async with anyio.create_task_group() as tg:
                 for _ in range(500):
@@ -113,7 +111,7 @@ async def test_401_replays_once_then_raises() -> None:
         )
         async with client() as c:
             with pytest.raises(AuthenticationError, match="GET /api/v1/thing -> 401: nope"):
-                await c._pipeline.request("GET", "thing")
+                await c.request("GET", "thing")
     assert thing.call_count == 2
     assert tokens.calls == 2
 
@@ -124,7 +122,7 @@ async def test_rejected_api_key_raises_authentication_error() -> None:
         thing = router.get("/thing").mock(side_effect=ok)
         async with client(api_key="wrong-key") as c:
             with pytest.raises(AuthenticationError, match="GET /api/v1/auth/token -> 401: bad key"):
-                await c._pipeline.request("GET", "thing")
+                await c.request("GET", "thing")
     assert thing.call_count == 0
 
 
@@ -146,12 +144,12 @@ async def test_refresh_cancelled_by_its_caller_leaves_others_working() -> None:
 
             async def leader(scope: anyio.CancelScope) -> None:
                 with scope:
-                    await c._pipeline.request("GET", "thing")
+                    await c.request("GET", "thing")
                 outcome.append("leader cancelled" if scope.cancel_called else "leader done")
 
             async def follower() -> None:
                 await first_started.wait()
-                response = await c._pipeline.request("GET", "thing")
+                response = await c.request("GET", "thing")
                 outcome.append(f"follower {response.status_code}")
 
             leader_scope = anyio.CancelScope()
@@ -187,7 +185,7 @@ async def test_refresh_token_header() -> None:
         router.get("/auth/token").mock(side_effect=tokens)
         router.get("/thing").mock(side_effect=ok)
         async with client(api_key=None, refresh_token="r-SECRET") as c:
-            await c._pipeline.request("GET", "thing")
+            await c.request("GET", "thing")
     assert tokens.calls == 1
 
 
@@ -199,16 +197,17 @@ async def test_bearer_from_job_environment_is_used_until_it_expires(
     with mock_api() as router:
         token_route = router.get("/auth/token")
         thing = router.get("/thing").mock(side_effect=ok)
-        async with client(api_key=None) as c:
-            response = await c._pipeline.request("GET", "thing")
+        clock = FakeClock()
+        async with client(api_key=None, clock=clock) as c:
+            start = clock.now
+            response = await c.request("GET", "thing")
             assert response.json() == {"auth": f"Bearer {bearer}"}
             assert (await c.auth.bearer_token()).value.get_secret_value() == bearer
-            # Once expired (monotonic clock moved on) it is refused before sending.
-            clock = FakeClock()
-            clock.now = c._pipeline.tokens._held.expires + 1  # type: ignore[union-attr]
-            c._pipeline.tokens._clock = clock
+            # Once expired (monotonic clock moved on) it is refused before sending: the token
+            # had at most 3600 s left when first used.
+            clock.now = start + 3600 + 1
             with pytest.raises(AuthenticationError, match="has expired and there is no API key"):
-                await c._pipeline.request("GET", "thing")
+                await c.request("GET", "thing")
     assert token_route.call_count == 0
     assert thing.call_count == 1
 
@@ -218,7 +217,7 @@ async def test_bearer_only_401_is_not_replayed() -> None:
         thing = router.get("/thing").mock(return_value=httpx.Response(401))
         async with client(api_key=None, bearer_token=make_jwt(3600)) as c:
             with pytest.raises(AuthenticationError):
-                await c._pipeline.request("GET", "thing")
+                await c.request("GET", "thing")
     assert thing.call_count == 1
 
 
@@ -229,13 +228,15 @@ async def test_env_bearer_is_refreshed_with_refresh_token(monkeypatch: pytest.Mo
     with mock_api() as router:
         router.get("/auth/token").mock(side_effect=tokens)
         router.get("/thing").mock(side_effect=ok)
-        async with client(api_key=None) as c:
-            await c._pipeline.request("GET", "thing")
+        clock = FakeClock()
+        async with client(api_key=None, clock=clock) as c:
+            start = clock.now
+            await c.request("GET", "thing")
             assert tokens.calls == 0
-            clock = FakeClock()
-            clock.now = c._pipeline.tokens._held.refresh_at + 1  # type: ignore[union-attr]
-            c._pipeline.tokens._clock = clock
-            response = await c._pipeline.request("GET", "thing")
+            # A 100 s token is refreshed from 10 s before it expires: at most 90 s after its
+            # first use.
+            clock.now = start + 90 + 1
+            response = await c.request("GET", "thing")
     assert tokens.calls == 1
     assert response.json() == {"auth": f"Bearer {tokens.issued[0]}"}
 
@@ -245,7 +246,7 @@ async def test_malformed_token_response() -> None:
         router.get("/auth/token").mock(return_value=httpx.Response(200, json={"nope": 1}))
         async with client() as c:
             with pytest.raises(Exception, match="without tokenValue/expiresIn"):
-                await c._pipeline.request("GET", "thing")
+                await c.request("GET", "thing")
 
 
 async def test_verify_against_jwks() -> None:

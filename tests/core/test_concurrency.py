@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 import anyio.abc
+import httpx
 import pytest
 from support import API_KEY, make_jwt
 
@@ -23,11 +24,13 @@ class TinyServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.connections = 0
+        self.max_connections = 0
         self.served = 0
         self.rng = random.Random(3)
 
     async def handle(self, stream: anyio.abc.SocketStream) -> None:
         self.connections += 1
+        self.max_connections = max(self.max_connections, self.connections)
         buffer = b""
         try:
             while True:
@@ -74,33 +77,80 @@ async def tiny_server() -> AsyncIterator[tuple[TinyServer, str]]:
             tg.cancel_scope.cancel()
 
 
-def pool_is_quiet(client: HTCClient) -> bool:
-    pool = client._pipeline.http._transport._pool  # type: ignore[attr-defined]
-    return all(conn.is_idle() or conn.is_closed() for conn in pool.connections)
+class ResponseCountingTransport(httpx.AsyncHTTPTransport):
+    """An ordinary transport, with the pool limits the client gives its own for
+    ``max_concurrency`` (``limit + 2`` connections), that counts the responses not yet closed:
+    a connection is back in the pool once its response is closed.
+    """
+
+    def __init__(self, max_concurrency: int) -> None:
+        super().__init__(
+            limits=httpx.Limits(
+                max_connections=max_concurrency + 2, max_keepalive_connections=max_concurrency
+            )
+        )
+        self.open_responses = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.open_responses += 1
+        try:
+            response = await super().handle_async_request(request)
+        except BaseException:
+            self.open_responses -= 1
+            raise
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_CountedStream(response.stream, self),
+            extensions=response.extensions,
+        )
+
+
+class _CountedStream(httpx.AsyncByteStream):
+    def __init__(
+        self, stream: httpx.SyncByteStream | httpx.AsyncByteStream, owner: ResponseCountingTransport
+    ) -> None:
+        assert isinstance(stream, httpx.AsyncByteStream)
+        self._stream = stream
+        self._owner: ResponseCountingTransport | None = owner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        if self._owner is not None:
+            self._owner.open_responses -= 1
+            self._owner = None
+        await self._stream.aclose()
 
 
 @pytest.mark.parametrize("limit", [1, 8])
 async def test_max_concurrency_caps_requests_in_flight(limit: int) -> None:
     async with tiny_server() as (server, url):
-        server.delay = (0.02, 0.02)
+        server.delay = (0.05, 0.05)
         async with HTCClient(API_KEY, base_url=url, max_concurrency=limit) as client:
             async with anyio.create_task_group() as tg:
                 for _ in range(40):
-                    tg.start_soon(client._pipeline.request, "GET", "thing")
+                    tg.start_soon(client.request, "GET", "thing")
             assert server.max_in_flight == limit
-            assert len(client._pipeline.http._transport._pool.connections) <= limit + 2  # type: ignore[attr-defined]
+            # The pool opened no more than ``limit`` connections, plus two for token requests.
+            assert server.max_connections <= limit + 2
 
 
 async def test_random_cancellations_leak_no_slot_or_connection() -> None:
     rng = random.Random(11)
     async with tiny_server() as (server, url):
-        async with HTCClient(API_KEY, base_url=url, max_concurrency=8) as client:
+        transport = ResponseCountingTransport(max_concurrency=8)
+        async with HTCClient(
+            API_KEY, base_url=url, max_concurrency=8, transport=transport
+        ) as client:
             completed = cancelled = 0
 
             async def call(delay: float) -> None:
                 nonlocal completed, cancelled
                 with anyio.move_on_after(delay) as scope:
-                    await client._pipeline.request("GET", "thing")
+                    await client.request("GET", "thing")
                     completed += 1
                 if scope.cancelled_caught:
                     cancelled += 1
@@ -111,14 +161,16 @@ async def test_random_cancellations_leak_no_slot_or_connection() -> None:
                     tg.start_soon(call, rng.uniform(0, 0.05) if rng.random() < 0.5 else 60)
             assert cancelled >= 1000
             assert completed + cancelled == 2000
-            assert client._pipeline.concurrency.borrowed_tokens == 0
-            assert pool_is_quiet(client)
-            # Every slot is usable again: a full set of concurrent requests goes through.
+            # Every connection is back in the pool: no response was left open.
+            assert transport.open_responses == 0
+            assert server.in_flight == 0
+            # Every slot is usable again: a full set of concurrent requests goes through, as
+            # many at once as max_concurrency allows.
             server.max_in_flight = 0
             server.delay = (0.02, 0.02)
             with anyio.fail_after(10):
                 async with anyio.create_task_group() as tg:
                     for _ in range(64):
-                        tg.start_soon(client._pipeline.request, "GET", "thing")
+                        tg.start_soon(client.request, "GET", "thing")
             assert server.max_in_flight == 8
         assert server.connections <= 10

@@ -11,6 +11,7 @@ import pytest
 from support import API_KEY, make_jwt
 
 from rescale_async import ConfigurationError
+from rescale_async._core.auth import CredentialAuth
 from rescale_async._core.config import DEFAULT_BASE_URL, apiconfig_path, resolve_settings
 
 
@@ -56,7 +57,7 @@ def test_job_environment_bearer_and_refresh(monkeypatch: pytest.MonkeyPatch) -> 
     creds = resolve_settings().credentials
     assert creds.bearer_token is not None and creds.bearer_token.get_secret_value() == bearer
     assert creds.refresh_token is not None
-    assert creds.renewal_header() == "Refresh r-SECRET"
+    assert CredentialAuth(creds).build_header() == "Refresh r-SECRET"
 
 
 def test_profile_default_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,19 +65,21 @@ def test_profile_default_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
         "[default]\napikey = d-key\n\n[prod]\napikey = p-key\nhtcbaseurl = https://eu.example/api/v1/\n"
     )
     default = resolve_settings()
-    assert default.credentials.renewal_header() == "Token d-key"
+    assert CredentialAuth(default.credentials).build_header() == "Token d-key"
     assert default.base_url == DEFAULT_BASE_URL
     named = resolve_settings(profile="prod")
-    assert named.credentials.renewal_header() == "Token p-key"
+    assert CredentialAuth(named.credentials).build_header() == "Token p-key"
     assert named.base_url == "https://eu.example/api/v1"
     monkeypatch.setenv("RESCALE_PROFILE", "prod")
-    assert resolve_settings().credentials.renewal_header() == "Token p-key"
+    assert CredentialAuth(resolve_settings().credentials).build_header() == "Token p-key"
 
 
 def test_profile_argument_beats_environment_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     write_profile("[prod]\napikey = p-key\n")
     monkeypatch.setenv("RESCALE_API_KEY", "env-key")
-    assert resolve_settings(profile="prod").credentials.renewal_header() == "Token p-key"
+    assert (
+        CredentialAuth(resolve_settings(profile="prod").credentials).build_header() == "Token p-key"
+    )
 
 
 def test_base_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,7 +142,7 @@ def test_expired_bearer_without_renewal_is_refused() -> None:
 def test_bearer_only_cannot_build_renewal_header() -> None:
     creds = resolve_settings(bearer_token=make_jwt(600)).credentials
     with pytest.raises(ConfigurationError, match="cannot be renewed"):
-        creds.renewal_header()
+        CredentialAuth(creds).build_header()
 
 
 def test_unreadable_profile_file() -> None:

@@ -72,7 +72,7 @@ async def test_status_maps_to_exception(
         router.put("/thing").mock(return_value=response)
         async with no_sleep_client(max_retries=0) as c:
             with pytest.raises(kind) as info:
-                await c._pipeline.request("PUT", "thing")
+                await c.request("PUT", "thing")
     error = info.value
     assert type(error) is kind
     assert error.status_code == status
@@ -91,10 +91,10 @@ async def test_connection_errors() -> None:
             with pytest.raises(
                 APIConnectionError, match="GET /api/v1/a: ConnectError: refused"
             ) as conn:
-                await c._pipeline.request("GET", "a")
+                await c.request("GET", "a")
             assert not isinstance(conn.value, APITimeoutError)
             with pytest.raises(APITimeoutError, match="GET /api/v1/b: request timed out"):
-                await c._pipeline.request("GET", "b")
+                await c.request("GET", "b")
 
 
 def test_exception_tree_is_exported_and_documented() -> None:

@@ -42,7 +42,7 @@ async def test_iterates_every_item_lazily_and_in_pages() -> None:
         router.get("/auth/token").mock(side_effect=TokenEndpoint())
         router.get("/things").mock(side_effect=handler)
         async with client() as c:
-            paginator = c._pipeline.paginate("things", dict, page_size=10)
+            paginator = c.paginate("things", dict, page_size=10)
             first = await paginator
             assert [i["n"] for i in first.items] == list(range(10)) and first.next
             assert len(handler.served) == 1
@@ -52,7 +52,7 @@ async def test_iterates_every_item_lazily_and_in_pages() -> None:
             assert sizes == [10, 10, 5]
             # Lazy: breaking early fetches no more pages.
             handler.served.clear()
-            async for item in c._pipeline.paginate("things", dict, page_size=10):
+            async for item in c.paginate("things", dict, page_size=10):
                 if item["n"] == 3:
                     break
             assert len(handler.served) == 1
@@ -64,19 +64,19 @@ async def test_limit_caps_items_and_page_size() -> None:
         router.get("/auth/token").mock(side_effect=TokenEndpoint())
         router.get("/things").mock(side_effect=handler)
         async with client() as c:
-            assert [i["n"] async for i in c._pipeline.paginate("things", dict, limit=3)] == [
+            assert [i["n"] async for i in c.paginate("things", dict, limit=3)] == [
                 0,
                 1,
                 2,
             ]
             assert "pageSize=3" in handler.served[-1]
-            got = await c._pipeline.paginate("things", dict, page_size=10, limit=25).to_list()
+            got = await c.paginate("things", dict, page_size=10, limit=25).to_list()
             assert [i["n"] for i in got] == list(range(25))
-            assert [i async for i in c._pipeline.paginate("things", dict, limit=0)] == []
+            assert [i async for i in c.paginate("things", dict, limit=0)] == []
     with pytest.raises(ValueError, match="page_size must be >= 1"):
-        c._pipeline.paginate("things", dict, page_size=0)
+        c.paginate("things", dict, page_size=0)
     with pytest.raises(ValueError, match="limit must be >= 0"):
-        c._pipeline.paginate("things", dict, limit=-1)
+        c.paginate("things", dict, limit=-1)
 
 
 async def test_empty_page_with_next_is_not_the_end() -> None:
@@ -85,7 +85,7 @@ async def test_empty_page_with_next_is_not_the_end() -> None:
         router.get("/auth/token").mock(side_effect=TokenEndpoint())
         router.get("/things").mock(side_effect=handler)
         async with client() as c:
-            seen = [i["n"] async for i in c._pipeline.paginate("things", dict, page_size=5)]
+            seen = [i["n"] async for i in c.paginate("things", dict, page_size=5)]
     assert seen == list(range(30))
     assert any("empty=1" in url for url in handler.served)
 
@@ -104,9 +104,7 @@ async def test_next_keeps_query_params_it_dropped() -> None:
         router.get("/auth/token").mock(side_effect=TokenEndpoint())
         router.get("/things").mock(side_effect=handler)
         async with client() as c:
-            got = c._pipeline.paginate(
-                "things", dict, params={"status": "RUNNING", "x": None}, page_size=1
-            )
+            got = c.paginate("things", dict, params={"status": "RUNNING", "x": None}, page_size=1)
             assert [i["n"] async for i in got] == [1, 2]
 
 
@@ -125,7 +123,7 @@ async def test_foreign_next_link_is_refused(link: str) -> None:
             return_value=httpx.Response(200, json={"items": [{"n": 1}], "next": link})
         )
         async with client() as c:
-            items = c._pipeline.paginate("things", dict).__aiter__()
+            items = c.paginate("things", dict).__aiter__()
             assert (await items.__anext__())["n"] == 1
             with pytest.raises(PaginationError, match="refusing to follow a next link"):
                 await items.__anext__()
@@ -143,4 +141,4 @@ async def test_relative_next_link_resolves_against_base() -> None:
         router.get("/auth/token").mock(side_effect=TokenEndpoint())
         router.get("/things").mock(side_effect=handler)
         async with client() as c:
-            assert [i["n"] async for i in c._pipeline.paginate("things", dict)] == [1, 2]
+            assert [i["n"] async for i in c.paginate("things", dict)] == [1, 2]

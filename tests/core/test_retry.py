@@ -45,7 +45,7 @@ async def test_status_matrix(method: str, status: int) -> None:
         )
         delays: list[float] = []
         async with no_sleep_client(delays) as client:
-            call = client._pipeline.request(method, "thing", json={} if method != "GET" else None)
+            call = client.request(method, "thing", json={} if method != "GET" else None)
             if expected_retry(method, status):
                 response = await call
                 assert response.status_code == 200
@@ -77,7 +77,7 @@ async def test_transport_error_matrix(method: str, error: Exception) -> None:
             side_effect=[error, httpx.Response(200, json={})]
         )
         async with no_sleep_client() as client:
-            call = client._pipeline.request(method, "thing")
+            call = client.request(method, "thing")
             if method in IDEMPOTENT or never_sent:
                 assert (await call).status_code == 200
                 assert route.call_count == 2
@@ -104,7 +104,7 @@ async def test_retry_after_seconds_is_the_delay() -> None:
         )
         delays: list[float] = []
         async with no_sleep_client(delays) as client:
-            await client._pipeline.request("GET", "thing")
+            await client.request("GET", "thing")
     assert delays == [7.0, 2.5]
 
 
@@ -117,7 +117,7 @@ async def test_retry_after_http_date() -> None:
         )
         delays: list[float] = []
         async with no_sleep_client(delays) as client:
-            await client._pipeline.request("GET", "thing")
+            await client.request("GET", "thing")
     assert 28 <= delays[0] <= 30
 
 
@@ -132,7 +132,7 @@ async def test_retry_after_beyond_cap_raises_with_retry_after() -> None:
         delays: list[float] = []
         async with no_sleep_client(delays) as client:
             with pytest.raises(RateLimitError) as info:
-                await client._pipeline.request("GET", "thing")
+                await client.request("GET", "thing")
     assert info.value.retry_after == 3600
     assert "slow down" in str(info.value)
     assert route.call_count == 1 and delays == []
@@ -165,15 +165,15 @@ async def test_max_retries_per_client_and_per_call() -> None:
         route = router.get("/thing").mock(return_value=httpx.Response(503))
         async with no_sleep_client(max_retries=2) as client:
             with pytest.raises(InternalServerError):
-                await client._pipeline.request("GET", "thing")
+                await client.request("GET", "thing")
             assert route.call_count == 3
             route.reset()
             with pytest.raises(InternalServerError):
-                await client.with_options(max_retries=0)._pipeline.request("GET", "thing")
+                await client.with_options(max_retries=0).request("GET", "thing")
             assert route.call_count == 1
             route.reset()
             with pytest.raises(InternalServerError):
-                await client.with_options(max_retries=5)._pipeline.request("GET", "thing")
+                await client.with_options(max_retries=5).request("GET", "thing")
             assert route.call_count == 6
     with pytest.raises(ValueError, match="max_retries must be >= 0"):
         client.with_options(max_retries=-1)
@@ -183,11 +183,11 @@ async def test_retry_budget_stops_retry_storms() -> None:
     with mock_api() as router:
         router.get("/auth/token").mock(side_effect=TokenEndpoint())
         route = router.get("/thing").mock(return_value=httpx.Response(500))
-        async with no_sleep_client(max_retries=3) as client:
-            client._pipeline.retry_budget = RetryBudget(capacity=20, retry_cost=5)
+        budget = RetryBudget(capacity=20, retry_cost=5)
+        async with no_sleep_client(max_retries=3, retry_budget=budget) as client:
             for _ in range(10):
                 with pytest.raises(InternalServerError):
-                    await client._pipeline.request("GET", "thing")
+                    await client.request("GET", "thing")
     # 20 / 5 = 4 retries in all, then every call is tried exactly once.
     assert route.call_count == 10 + 4
 
@@ -214,5 +214,5 @@ async def test_pluggable_retry_policy() -> None:
         route = router.get("/thing").mock(return_value=httpx.Response(503))
         async with no_sleep_client(retry_policy=NeverRetry()) as client:
             with pytest.raises(InternalServerError):
-                await client._pipeline.request("GET", "thing")
+                await client.request("GET", "thing")
     assert route.call_count == 1 and NeverRetry.calls == 1

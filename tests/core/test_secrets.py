@@ -38,19 +38,21 @@ async def test_a_failing_run_leaks_no_secret(caplog: pytest.LogCaptureFixture) -
         router.get("/denied").mock(return_value=httpx.Response(401, json={"error": "x"}))
         router.post("/boom").mock(side_effect=httpx.ReadError("reset"))
         async with no_sleep_client(max_retries=2) as c:
-            seen += [repr(c), str(c), repr(c._pipeline.settings), repr(c._pipeline.tokens)]
+            settings = resolve_settings(api_key=API_KEY, base_url=c.base_url)
+            seen += [repr(c), str(c), repr(c.options), repr(c.auth), repr(settings)]
             for method, path in [("GET", "flaky"), ("GET", "denied"), ("POST", "boom")]:
                 with pytest.raises(RescaleError) as info:
-                    await c._pipeline.request(method, path)
+                    await c.request(method, path)
                 seen += texts_of(info.value)
             token = await c.auth.bearer_token()
             seen += [repr(token), str(token), token.model_dump_json()]
         async with client(api_key="wrong", refresh_token=None) as bad:
             with pytest.raises(RescaleError) as info:
-                await bad._pipeline.request("GET", "flaky")
+                await bad.request("GET", "flaky")
             seen += texts_of(info.value)
     async with client(api_key=None, bearer_token=env_bearer) as bearer_only:
-        seen.append(repr(bearer_only._pipeline.settings.credentials))
+        seen += [repr(bearer_only), str(bearer_only)]
+        seen.append(repr(resolve_settings(bearer_token=env_bearer).credentials))
     bad_inputs: list[dict[str, Any]] = [
         {"api_key": f"{API_KEY} x"},
         {"bearer_token": "abc.def"},

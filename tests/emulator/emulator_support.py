@@ -127,7 +127,8 @@ async def api(**overrides: Any) -> AsyncIterator[Api]:
 
 async def until(check: Callable[[], bool], *, interval: float = 0.01) -> None:
     """Poll ``check`` until it holds (bound it with ``anyio.fail_after``): for conditions on
-    emulator state or other processes that no event announces."""
+    emulator state or other processes that no event announces.
+    """
     while not check():  # noqa: ASYNC110 - nothing to wait on but time
         await anyio.sleep(interval)
 

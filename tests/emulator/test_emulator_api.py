@@ -82,6 +82,68 @@ async def test_job_list_filters_and_views() -> None:
             assert (await a.get(path, **bad_param)).status_code == 400
 
 
+async def test_a_shuffled_job_listing_pages_every_job_once_in_a_fixed_order() -> None:
+    # workspace_vcpu_limit=0 holds every job in SUBMITTED_TO_RESCALE: no process runs.
+    async with api(job_order="shuffled", workspace_vcpu_limit=0) as a:
+        task = await a.task()
+        ids = await a.submit(task, job(["true"], batch_size=300))
+        path = f"{a.task_path(task)}/jobs"
+
+        items, links = await walk(a, path, pageSize=50)
+        listed = [j["jobUUID"] for j in items]
+        assert len(links) == 5
+        assert len(listed) == 300 and set(listed) == set(ids)  # every job exactly once
+        assert listed != ids  # not creation order
+        again, _ = await walk(a, path, pageSize=50)
+        assert [j["jobUUID"] for j in again] == listed  # the same order every time
+
+        # Jobs submitted while a client pages never make it skip or repeat the others.
+        body = await a.ok("GET", path, params={"pageSize": 50})
+        seen = [j["jobUUID"] for j in body["items"]]
+        extra = await a.submit(task, job(["true"], batch_size=20))
+        while "next" in body:
+            body = await a.ok("GET", body["next"])
+            seen += [j["jobUUID"] for j in body["items"]]
+        assert [i for i in seen if i not in extra] == listed
+        everything, _ = await walk(a, path, pageSize=50)
+        assert sorted(j["jobUUID"] for j in everything) == sorted(ids + extra)
+
+        # Another task's jobs come in an order of their own; filters still apply.
+        other = await a.task("other")
+        other_ids = await a.submit(other, job(["true"], batch_size=300), group="g")
+        other_path = f"{a.task_path(other)}/jobs"
+        other_items, _ = await walk(a, other_path, pageSize=50)
+        other_listed = [j["jobUUID"] for j in other_items]
+        assert set(other_listed) == set(other_ids)
+        assert [other_ids.index(i) for i in other_listed] != [ids.index(i) for i in listed]
+        picked = other_ids[:5]
+        grouped, _ = await walk(a, other_path, group="g", jobId=picked, pageSize=2)
+        assert [j["jobUUID"] for j in grouped] == [i for i in other_listed if i in picked]
+
+
+async def test_a_reversed_job_listing_is_newest_first() -> None:
+    async with api(job_order="reversed", workspace_vcpu_limit=0) as a:
+        task = await a.task()
+        ids = await a.submit(task, job(["true"], batch_size=5))
+        ids += await a.submit(task, job(["true"], batch_size=2), group="g")
+        path = f"{a.task_path(task)}/jobs"
+        items, links = await walk(a, path, pageSize=3)
+        assert [j["jobUUID"] for j in items] == ids[::-1]
+        assert len(links) == 2
+        grouped, _ = await walk(a, path, group="g", pageSize=1)
+        assert [j["jobUUID"] for j in grouped] == ids[:4:-1]
+        # Newer jobs come first, so a listing already under way does not see them.
+        body = await a.ok("GET", path, params={"pageSize": 3})
+        seen = [j["jobUUID"] for j in body["items"]]
+        newer = await a.submit(task, job(["true"]))
+        while "next" in body:
+            body = await a.ok("GET", body["next"])
+            seen += [j["jobUUID"] for j in body["items"]]
+        assert seen == ids[::-1]
+        items, _ = await walk(a, path, pageSize=3)
+        assert [j["jobUUID"] for j in items] == (ids + newer)[::-1]
+
+
 async def test_summaries_groups_and_group_summaries() -> None:
     async with api() as a:
         task = await a.task()

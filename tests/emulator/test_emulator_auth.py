@@ -77,11 +77,13 @@ async def test_refused_credentials_get_401_with_the_oauth2_error_body() -> None:
 
 async def test_revoked_tokens_and_lifetime_changes_are_followed_by_the_sdk() -> None:
     async with running() as emu:
+        emu.counters.reset()
         async with emu.client() as client:
             await client.projects.get(emu.project_id)
             emu.revoke_tokens()  # the client's token is refused once, then renewed
             await client.projects.get(emu.project_id)
-            assert client._pipeline.tokens.refresh_count == 2
+            assert emu.counters.requests["GET /auth/token"] == 2
+            assert emu.counters.responses[("GET /htc/projects/{projectId}", 401)] == 1
         emu.faults.token_lifetime = 60
         async with emu.client() as client:
             token = await client.auth.bearer_token()

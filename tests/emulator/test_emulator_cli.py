@@ -61,7 +61,9 @@ def test_options_map_to_the_configuration() -> None:
     assert config.seed == 4
     defaults = config_from(parse_args([]))
     assert defaults.images == EmulatorConfig().images
+    assert defaults.job_order == "created"
     assert parse_args([]).port == 8700
+    assert config_from(parse_args(["--job-order", "shuffled"])).job_order == "shuffled"
 
 
 def test_bad_values_are_refused() -> None:
@@ -69,6 +71,10 @@ def test_bad_values_are_refused() -> None:
         parse_args(["--image", "x=soon"])
     with pytest.raises(ValueError, match="max_workers"):
         config_from(parse_args(["--workers", "0"]))
+    with pytest.raises(SystemExit):
+        parse_args(["--job-order", "sorted"])
+    with pytest.raises(ValueError, match="job_order"):
+        EmulatorConfig(job_order="sorted")  # type: ignore[arg-type]
 
 
 def test_served_mode_flags_map_to_fault_rules_and_configuration() -> None:

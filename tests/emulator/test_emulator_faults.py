@@ -45,8 +45,7 @@ async def test_error_statuses_look_like_the_service_and_its_proxy() -> None:
 async def test_the_sdk_retries_through_injected_errors() -> None:
     async with running() as emu:
         emu.faults.add(path="/htc/projects/{projectId}", error_rate=1.0, error_status=502, times=2)
-        async with emu.client(max_retries=3) as client:
-            client._pipeline.sleep = _no_sleep
+        async with emu.client(max_retries=3, sleep=_no_sleep) as client:
             project = await client.projects.get(emu.project_id)
         assert project.project_id == emu.project_id
         assert emu.counters.responses[(PROJECT, 502)] == 2

@@ -275,7 +275,8 @@ async def test_serve_in_a_trio_loop_says_to_use_serving() -> None:
 
 def test_the_listening_socket_is_tcp_so_answers_are_not_held_back_by_nagle() -> None:
     """asyncio sets TCP_NODELAY on accepted connections only for IPPROTO_TCP sockets; without
-    it a reused keep-alive connection waits for the client's delayed ACK (~40 ms a request)."""
+    it a reused keep-alive connection waits for the client's delayed ACK (~40 ms a request).
+    """
     sock = _server._bind("127.0.0.1", 0)
     try:
         assert sock.proto == socket.IPPROTO_TCP

@@ -1,5 +1,6 @@
 """The examples run as written (against the embedded emulator, or a served one standing in for
-Rescale). The FastAPI example is tested in process in tests/examples/."""
+Rescale). The FastAPI example is tested in process in tests/examples/.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ def test_the_parameter_sweep_runs_1000_jobs_on_the_emulator() -> None:
 
 def test_the_parameter_sweep_runs_with_credentials_against_a_service() -> None:
     """Without --emulator the sweep takes credentials from the environment, as with Rescale;
-    a served emulator stands in for the service (its jobs run the host's python3)."""
+    a served emulator stands in for the service (its jobs run the host's python3).
+    """
     with background_server(refresh_interval=0.05, max_workers=8) as served:
         env = {
             **os.environ,
@@ -104,7 +106,8 @@ def test_the_trio_program_streams_a_log_while_it_waits_for_the_batch() -> None:
 
 def test_the_testing_example_passes_under_the_repositorys_pytest_config() -> None:
     """examples/testing is not under tests/, so only this run collects it; it runs with the
-    repository's configuration (filterwarnings = error among it)."""
+    repository's configuration (filterwarnings = error among it).
+    """
     result = run("-m", "pytest", "examples/testing", "-p", "no:cacheprovider", timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "configfile: pyproject.toml" in result.stdout

@@ -1,5 +1,6 @@
 """examples/fastapi_backend.py: one client in the lifespan, a validated sweep endpoint, SSE of
-status changes and log lines, and a client leaving a stream stops its watch."""
+status changes and log lines, and a client leaving a stream stops its watch.
+"""
 
 from __future__ import annotations
 
@@ -202,7 +203,8 @@ async def test_a_client_leaving_the_event_stream_stops_the_watch(
     api: Api, spec_version: str
 ) -> None:
     """httpx's ASGITransport hands out a response only once it is complete, so this test
-    speaks ASGI to the app itself: it reads the first event, then disconnects."""
+    speaks ASGI to the app itself: it reads the first event, then disconnects.
+    """
     created = (await api.http.post("/sweeps", json=sweep(2, "import time; time.sleep(60)"))).json()
     path = f"/sweeps/{created['group']}/events"
     scope: Scope = {

@@ -1,5 +1,6 @@
 """The docs' tables stay true: every API operation has a client method that exists, and every
-documented rescalehtc function has a migration entry."""
+documented rescalehtc function has a migration entry.
+"""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ def test_coverage_table_methods_exist() -> None:
 
 def documented_rescalehtc_names() -> set[str]:
     """The functions of 001 (``rescalehtc.api``) and the classes, methods and functions of
-    002 (``rescalehtc.htcjobs``), as dotted names."""
+    002 (``rescalehtc.htcjobs``), as dotted names.
+    """
     names = set(re.findall(r"^(rescalehtc\.api\.\w+)\(", reference("001"), re.MULTILINE))
     current_class = None
     for line in reference("002").splitlines():

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "rescale_async"
 
 # module prefix -> the prefixes it may import from rescale_async (its own prefix always)
 ALLOWED: dict[str, tuple[str, ...]] = {
-    "rescale_async._core": (),
+    "rescale_async._core": ("rescale_async._version",),
     "rescale_async.htc.types": (),
     "rescale_async.htc.resources": ("rescale_async._core", "rescale_async.htc.types"),
     "rescale_async.htc.orchestration": (
@@ -40,7 +40,8 @@ MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
 
 def imports_of(module: str) -> Iterator[str]:
     """The rescale_async modules ``module`` imports (a name imported from a package counts as
-    its submodule when there is one)."""
+    its submodule when there is one).
+    """
     path = MODULES[module]
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     for node in ast.walk(ast.parse(path.read_text())):

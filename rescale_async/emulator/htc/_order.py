@@ -21,7 +21,8 @@ _REVERSED_TOP = 1 << 62
 
 def shuffle_key(task_id: str, seq: int) -> int:
     """A job's key in its task's shuffled order: its sequence number scrambled with a salt
-    from the task id. Each step is a bijection on 64-bit ints, so keys never collide."""
+    from the task id. Each step is a bijection on 64-bit ints, so keys never collide.
+    """
     salt = int.from_bytes(hashlib.blake2b(task_id.encode(), digest_size=8).digest(), "big")
     x = (seq ^ salt) & _MASK
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK  # splitmix64's finaliser

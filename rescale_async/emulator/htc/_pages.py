@@ -1,7 +1,8 @@
 """Pagination as the service does it: ``pageSize``, opaque ``pageIndex`` tokens, absolute ``next``.
 
-A token is a cursor (a position in a stable, append-only order), so items added or changing
-status while a client pages never make it skip or repeat items.
+A token is a cursor (a position in a stable order: an index in an append-only list, or an
+item's fixed sort key), so items added or changing status while a client pages never make it
+skip or repeat items.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def page_request(request: Request, kind: str, *, maximum: int) -> PageRequest:
 
 def next_url(request: Request, cursor: Cursor) -> str:
     """The absolute URL of the page after ``cursor``: the request's own URL (scheme, host,
-    path, filters, page size) with ``pageIndex`` replaced."""
+    path, filters, page size) with ``pageIndex`` replaced.
+    """
     return str(request.url.include_query_params(pageIndex=encode_token(cursor)))
 
 
@@ -102,7 +104,8 @@ def paginate(
     keep: Callable[[T], bool] | None = None,
 ) -> tuple[list[T], str | None]:
     """One page of ``items`` (a list only ever appended to) after the cursor, keeping those
-    ``keep`` accepts, and the ``next`` URL when more such items follow."""
+    ``keep`` accepts, and the ``next`` URL when more such items follow.
+    """
     return paginate_keyed(request, range(len(items)), items, page, keep=keep)
 
 
@@ -115,7 +118,8 @@ def paginate_keyed(
     keep: Callable[[T], bool] | None = None,
 ) -> tuple[list[T], str | None]:
     """``paginate`` for ``items`` in ascending order of ``keys`` (one fixed key >= 0 per item;
-    new items may come anywhere): the cursor is the key of the last item a page showed."""
+    new items may come anywhere): the cursor is the key of the last item a page showed.
+    """
     chosen: list[T] = []
     start = bisect.bisect_right(keys, page.cursor.after)
     last = start - 1

@@ -434,7 +434,8 @@ class Runner:
 
 def _working_dir(job_dir: Path, requested: str | None) -> Path:
     """``workingDir`` inside the job's directory (as a container's is inside its image);
-    the job's directory itself when none is given or it would lead outside."""
+    the job's directory itself when none is given or it would lead outside.
+    """
     if not requested:
         return job_dir
     candidate = Path(os.path.normpath(job_dir / requested.lstrip("/\\")))

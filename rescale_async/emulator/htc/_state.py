@@ -398,7 +398,8 @@ class State:
     ) -> list[SubmittedBatch]:
         """Create the jobs of ``requests`` (validated models) in ``task``, all or none: 400
         when the task is not ACTIVE, an image is not READY or a region is not the project's.
-        ``group`` None or empty: the configured default group."""
+        ``group`` None or empty: the configured default group.
+        """
         project = self.project(task.project_id)
         if task.lifecycle != LifecycleStatus.ACTIVE:
             raise bad_request(
@@ -489,7 +490,8 @@ class State:
 
     def job_listing(self, task_id: str) -> tuple[Sequence[int], Sequence[str]]:
         """The task's job ids in listing order (``config.job_order``) and their sort keys:
-        ascending, fixed per job, so page cursors stay valid as jobs are added."""
+        ascending, fixed per job, so page cursors stay valid as jobs are added.
+        """
         jobs = self.jobs
         return self.job_ordering.listing(
             task_id, self.task_jobs.get(task_id, []), lambda job_id: jobs[job_id].seq
@@ -634,7 +636,8 @@ class State:
 
     def add_limit(self, project_id: str, vcpus: int, modifier_role: str) -> LimitRecord:
         """A new limit, or the project's limit for ``modifier_role`` changed to ``vcpus``: a
-        project has at most one limit per role."""
+        project has at most one limit per role.
+        """
         for limit in self.project_limits(project_id):
             if limit.modifier_role == modifier_role:
                 self.update_limit(limit, vcpus)

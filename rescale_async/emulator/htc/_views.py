@@ -98,7 +98,8 @@ def task_view(
     task: TaskRecord, config: EmulatorConfig, *, deletion: bool = False
 ) -> dict[str, Any]:
     """A task (HTCTask). The DELETE response's schema does not allow null timestamps, so
-    ``deletion`` leaves unset ones out."""
+    ``deletion`` leaves unset ones out.
+    """
     fields: dict[str, Any] = {
         "task_id": task.task_id,
         "project_id": task.project_id,
@@ -181,7 +182,8 @@ def job_view(job: JobRecord, *, full: bool = True) -> dict[str, Any]:
 
 def log_view(line: LogLine) -> dict[str, Any]:
     """A log line as the API shows it: ``LogEvent.to_api()``, built directly because a page
-    holds up to 10,000 of them (a test keeps the two the same)."""
+    holds up to 10,000 of them (a test keeps the two the same).
+    """
     return {"timestamp": line.timestamp.isoformat().replace("+00:00", "Z"), "message": line.message}
 
 

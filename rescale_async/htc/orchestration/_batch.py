@@ -33,7 +33,7 @@ class BatchOwner(Protocol):
     async def wait(
         self,
         *targets: JobBatch | TaskLike,
-        timeout: float | None = ...,  # noqa: ASYNC109 - the documented interface
+        timeout: float | None = ...,
         interval: float = ...,
         progress: ProgressHook | None = ...,
         ledger: LedgerLike | None = ...,
@@ -110,5 +110,6 @@ class JobBatch:
 
     async def cancel(self) -> None:
         """Cancel the batch's jobs (its groups only, not the rest of the task).
-        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/cancel?group=``"""
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/cancel?group=``
+        """
         await run_all([partial(self._jobs.cancel, self.task, group=name) for name in self.groups])

@@ -18,7 +18,8 @@ T = TypeVar("T")
 async def run_all(calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
     """Run ``calls`` concurrently, every one to its end (a failure does not cut the others
     short: a half-sent submission would be left in doubt); their results in order. The first
-    error is raised as itself, not in an exception group; later ones are logged."""
+    error is raised as itself, not in an exception group; later ones are logged.
+    """
     if len(calls) == 1:
         return [await calls[0]()]
     results: list[T | None] = [None] * len(calls)

@@ -38,7 +38,8 @@ _VISIBLE = (
 
 class RequestIdentity(NamedTuple):
     """A submit request's identity: ``whole`` tells requests apart, ``visible`` is what a job
-    listing can show of it (canonical JSON of each field the request sets)."""
+    listing can show of it (canonical JSON of each field the request sets).
+    """
 
     whole: str
     visible: tuple[tuple[str, str], ...]
@@ -77,7 +78,8 @@ def identity_of(request: Mapping[str, Any]) -> RequestIdentity:
 
 def listed_fields(job: Job) -> dict[str, str]:
     """What a FULL listing shows of the definition that created ``job``, as ``identity_of``
-    writes it."""
+    writes it.
+    """
     wire = job.model_dump(by_alias=True, mode="json")
     return {
         name: _canonical(_normal(name, wire[name]))
@@ -92,7 +94,8 @@ def _agrees(identity: RequestIdentity, listed: Mapping[str, str]) -> bool:
 
 def confusable(one: RequestIdentity, other: RequestIdentity) -> bool:
     """Whether a listing could show a job of ``one`` as a job of ``other``: the same size,
-    and no field both set to different values."""
+    and no field both set to different values.
+    """
     if one.batch_size != other.batch_size:
         return False
     theirs = dict(other.visible)
@@ -106,7 +109,8 @@ def match_parents(
 ) -> list[ParentJob] | None:
     """Each request's parent job, in request order: a parent of the request's size whose
     listed fields agree with it, every parent used once (a bipartite matching, by augmenting
-    paths). None when no such assignment exists."""
+    paths). None when no such assignment exists.
+    """
     by_key: dict[tuple[int, str | None], list[str]] = {}
     for parent, size in sizes.items():
         by_key.setdefault((size, fields.get(parent, {}).get("commands")), []).append(parent)

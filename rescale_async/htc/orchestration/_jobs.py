@@ -1,6 +1,7 @@
 """``client.jobs``: the jobs resource's calls, and the services composed over them: submitting
 specs exactly once, watching and waiting for many jobs cheaply, fetching many jobs at once,
-and streaming logs. Each method is thin; the work is in the module of its service."""
+and streaming logs. Each method is thin; the work is in the module of its service.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
 
-from ..._core.options import Sleep
+from ..._core.options import Clock, Sleep
 from ..._core.pagination import AsyncPaginator
 from ..resources._ids import task_path
 from ..resources.images import Images
@@ -53,7 +54,10 @@ class Jobs:
     """Jobs: the API's calls (``list``, ``get``, ``events``, ``cancel``, ``submit_batch``,
     ``post_batch``), plus ``submit``/``submit_many`` (exactly once, with a ledger across
     crashes), ``watch``/``progress``/``wait`` over many batches and tasks, ``get_many``, and
-    logs (``logs``, ``follow_logs``, ``tail``, ``save_logs``)."""
+    logs (``logs``, ``follow_logs``, ``tail``, ``save_logs``).
+    """
+
+    __slots__ = ("_resource", "_submitter", "_tasks")
 
     def __init__(
         self,
@@ -64,11 +68,12 @@ class Jobs:
         ready_images: ReadyImages,
         settle_delay: float,
         sleep: Sleep,
+        clock: Clock,
     ) -> None:
         self._resource = resource
         self._tasks = tasks
         self._submitter = Submitter(
-            resource, images, ready_images, settle_delay=settle_delay, sleep=sleep
+            resource, images, ready_images, settle_delay=settle_delay, sleep=sleep, clock=clock
         )
 
     # ------------------------------------------------------------------ the API's calls
@@ -86,7 +91,8 @@ class Jobs:
     ) -> AsyncPaginator[Job]:
         """The task's jobs, optionally only those in ``status``, in ``group`` or with the given
         ids; ``view="SIMPLE"`` asks for less of each job.
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs``
+        """
         return self._resource.list(
             task,
             status=status,
@@ -105,26 +111,30 @@ class Jobs:
         self, job: JobLike, *, page_size: int | None = None, limit: int | None = None
     ) -> AsyncPaginator[JobStatusEvent]:
         """The job's status changes.
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/events``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/events``
+        """
         return self._resource.events(job, page_size=page_size, limit=limit)
 
     async def cancel(self, task: TaskLike, *, group: str | None = None) -> None:
         """Ask to cancel every job of the task, or of ``group`` (success does not mean every
-        job was cancelled). ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/cancel``"""
+        job was cancelled). ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/cancel``
+        """
         await self._resource.cancel(task, group=group)
 
     async def submit_batch(
         self, task: TaskLike, requests: SubmitRequests, *, group: str | None = None
     ) -> SubmittedJobs:
         """Submit requests as they are, once (no image check, no settling: see ``submit``).
-        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``"""
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``
+        """
         return await self._resource.submit_batch(task, requests, group=group)
 
     async def post_batch(
         self, task: TaskLike, body: builtins.list[dict[str, Any]], *, group: str | None = None
     ) -> SubmittedJobs:
         """POST an already validated body as it is.
-        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``"""
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``
+        """
         return await self._resource.post_batch(task, body, group=group)
 
     # ------------------------------------------------------------------ submitting
@@ -148,7 +158,8 @@ class Jobs:
         ambiguous failure is settled without sending anything twice. ``ledger`` (a path or a
         ``Ledger``) makes a re-run of the program after a crash find this submission again
         instead of repeating it; ``key`` names it there explicitly.
-        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``"""
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``
+        """
         request = _as_request(spec, "spec")
         requests = [request.model_copy(update={"batch_size": n}) for n in split_count(count)]
         return await self._submit_requests(
@@ -169,7 +180,8 @@ class Jobs:
         submit request. The batch's ``job_ids[i]`` is the job of ``specs[i]``. Large sweeps
         take several POSTs, sent concurrently within the client's limits, each to a group of
         its own (or all to ``group``, one after another). See ``submit`` for the rest.
-        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``"""
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``
+        """
         requests: builtins.list[JobSubmitRequest] = []
         for index, spec in enumerate(specs):
             request = _as_request(spec, f"specs[{index}]")
@@ -233,7 +245,8 @@ class Jobs:
     async def batch(self, task: TaskLike, group: str) -> JobBatch:
         """The jobs of ``group`` in the task as a JobBatch, to watch, wait for or cancel
         (say, after a restart, knowing only the group).
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs?group=``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs?group=``
+        """
         ref = _task_ref(task)
         if not isinstance(group, str) or not group.strip():
             raise ValueError(f"group must be a non-empty name, got {group!r}")
@@ -244,9 +257,7 @@ class Jobs:
     # ------------------------------------------------------------------ watching
 
     def _watcher(self, targets: Iterable[Watchable], ledger: LedgerLike | None) -> Watcher:
-        return Watcher(
-            self._resource, self._tasks, _watch_targets(targets), ledger=as_ledger(ledger)
-        )
+        return Watcher(self, self._tasks, _watch_targets(targets), ledger=as_ledger(ledger))
 
     def watch(
         self,
@@ -261,7 +272,8 @@ class Jobs:
         one summary call per task, job listings only where counts moved. ``progress`` is
         called with the counts after each poll that changed them. With ``ledger``, changes are
         recorded, and a watch resumed after a crash reports only what changed since.
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/summary-statistics`` and ``.../jobs``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/summary-statistics`` and ``.../jobs``
+        """
         return JobWatch(self._watcher(targets, ledger), interval, progress)
 
     def progress(
@@ -271,20 +283,22 @@ class Jobs:
         ledger: LedgerLike | None = None,
     ) -> ProgressStream:
         """The counts by status of the jobs of every batch and task given, after each poll
-        that changed them, up to the end (for a progress bar). Polls as ``watch`` does."""
+        that changed them, up to the end (for a progress bar). Polls as ``watch`` does.
+        """
         return ProgressStream(self._watcher(targets, ledger), interval)
 
     async def wait(
         self,
         *targets: Watchable,
-        timeout: float | None = None,  # noqa: ASYNC109 - the documented interface
+        timeout: float | None = None,
         interval: float = 30.0,
         progress: ProgressHook | None = None,
         ledger: LedgerLike | None = None,
     ) -> WaitResult:
         """Wait until every job of the batches and tasks given has ended; the counts by status
         and the succeeded and failed jobs. WaitTimeoutError (holding the same, so far) after
-        ``timeout`` seconds. Polls as ``watch`` does; ``progress`` as there."""
+        ``timeout`` seconds. Polls as ``watch`` does; ``progress`` as there.
+        """
         if timeout is not None and not timeout >= 0:
             raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout!r}")
         watcher = self._watcher(targets, ledger)
@@ -295,7 +309,8 @@ class Jobs:
     ) -> builtins.list[Job]:
         """Many jobs of one task by id, in the order given, a few requests for all of them
         (ids the task does not hold are left out). ``view="FULL"`` for whole definitions.
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs?jobId=...``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs?jobId=...``
+        """
         task_path(task)
         wanted = list(dict.fromkeys(_job_id(job_id) for job_id in job_ids))
 
@@ -319,7 +334,8 @@ class Jobs:
         """The job's log lines there are now, oldest first unless ``sort="desc"``, a page (up
         to ``page_size`` lines, at most 10000) in memory at a time; ``await`` it for the first
         page, ``.pages()`` for pages. ``limit`` caps the number of lines.
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/logs``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/logs``
+        """
         return self._resource.logs(job, sort=sort, page_size=page_size, limit=limit)
 
     def follow_logs(
@@ -333,14 +349,16 @@ class Jobs:
         """The job's log as it is written, oldest first: an async iterator that reads again
         every ``poll_interval`` seconds until the job is terminal and a read made after that
         found no new line. Every line comes once, in order; ``limit`` caps the lines.
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/logs``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/logs``
+        """
         return _logs.follow_logs(
             self._resource, job, poll_interval=poll_interval, page_size=page_size, limit=limit
         )
 
     async def tail(self, job: JobLike, n: int) -> builtins.list[LogEvent]:
         """The newest ``n`` lines (all of them if the log is shorter), oldest first. Reads the
-        log newest first, only as many pages as ``n`` lines need."""
+        log newest first, only as many pages as ``n`` lines need.
+        """
         return await _logs.tail(self._resource, job, n)
 
     async def save_logs(
@@ -356,7 +374,8 @@ class Jobs:
         only, as the job printed them; no timestamps), and return the number of lines written.
         Streams a page at a time; writes to a temporary file next to ``path`` and renames it
         into place only once complete, so a failure or cancellation leaves no partial file.
-        ``follow=True`` waits for the job to finish, as ``follow_logs`` does."""
+        ``follow=True`` waits for the job to finish, as ``follow_logs`` does.
+        """
         return await _logs.save_logs(
             self._resource,
             job,

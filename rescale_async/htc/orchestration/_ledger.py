@@ -64,7 +64,8 @@ _CHUNK = 500  # ids per SQL IN (...) query
 
 class ParentJob(NamedTuple):
     """What one submit request created: its parent job id and how many jobs
-    (``{parent_id}:0`` .. ``{parent_id}:{batch_size - 1}``)."""
+    (``{parent_id}:0`` .. ``{parent_id}:{batch_size - 1}``).
+    """
 
     parent_id: str
     batch_size: int
@@ -73,7 +74,8 @@ class ParentJob(NamedTuple):
 @dataclass
 class Submission:
     """One submission as the ledger holds it: the POST bodies to send to its group, and the
-    answers received so far (one list of parent jobs per answered body)."""
+    answers received so far (one list of parent jobs per answered body).
+    """
 
     key: str
     task: TaskRef
@@ -98,7 +100,8 @@ def digest_of(bodies: Sequence[Sequence[dict[str, Any]]]) -> str:
 class Ledger:
     """A SQLite ledger at ``path`` (created 0600 if absent). Pass it, or just the path, as
     ``ledger=`` to ``submit``, ``submit_many``, ``watch`` and ``wait``; the same path always
-    means the same ``Ledger`` within a process."""
+    means the same ``Ledger`` within a process.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)

@@ -38,7 +38,8 @@ def follow_logs(
 
 async def tail(jobs: Jobs, job: JobLike, n: int) -> list[LogEvent]:
     """The newest ``n`` lines, oldest first, reading the log newest first only as far as
-    ``n`` lines need."""
+    ``n`` lines need.
+    """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     if n == 0:
@@ -59,7 +60,8 @@ async def save_logs(
     page_size: int,
 ) -> int:
     """Write the job's messages to ``path`` a page at a time, through a temporary file renamed
-    into place once complete; the number of lines written."""
+    into place once complete; the number of lines written.
+    """
     target = Path(path)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
     batches: AsyncIterator[list[LogEvent]] | AsyncIterator[list[_Message]]

@@ -17,7 +17,7 @@ from ..._core.exceptions import (
     NotFoundError,
     RateLimitError,
 )
-from ..._core.options import Sleep
+from ..._core.options import Clock, Sleep
 from ..resources.images import Images
 from ..types import ImageState
 
@@ -44,17 +44,32 @@ class ReadyImages:
         self._checking: dict[tuple[str, str], _Check] = {}
 
     async def wait(
-        self, images: Images, project_id: str, image: str, *, image_timeout: float, sleep: Sleep
+        self,
+        images: Images,
+        project_id: str,
+        image: str,
+        *,
+        image_timeout: float,
+        sleep: Sleep,
+        clock: Clock,
     ) -> None:
         """Return once ``image`` is READY in the project's registry; ImageNotReadyError when it
-        is absent, or still PENDING after ``image_timeout`` seconds."""
+        is absent, or still PENDING after ``image_timeout`` seconds.
+        """
         key = (project_id, image)
         while key not in self._ready:
             checking = self._checking.get(key)
             if checking is None:  # the first to ask checks; the others wait for its answer
                 self._checking[key] = checking = _Check()
                 try:
-                    await _until_ready(images, project_id, image, image_timeout, sleep)
+                    await _until_ready(
+                        images,
+                        project_id,
+                        image,
+                        image_timeout=image_timeout,
+                        sleep=sleep,
+                        clock=clock,
+                    )
                     self._ready.add(key)
                 except ImageNotReadyError as exc:
                     checking.refusal = str(exc)
@@ -69,10 +84,10 @@ class ReadyImages:
 
 
 async def _until_ready(
-    images: Images, project_id: str, image: str, image_timeout: float, sleep: Sleep
+    images: Images, project_id: str, image: str, *, image_timeout: float, sleep: Sleep, clock: Clock
 ) -> None:
     """Poll the image's status with backoff until READY, absent, or out of time."""
-    started = anyio.current_time()
+    started = clock()
     delay = 1.0
     while True:
         try:
@@ -87,7 +102,7 @@ async def _until_ready(
             state = f"unknown ({exc})"
         if state == ImageState.READY:
             return
-        waited = anyio.current_time() - started
+        waited = clock() - started
         if waited >= image_timeout:
             raise ImageNotReadyError(
                 f"image {image!r} is still {state} after {waited:.1f} s, so no job was "

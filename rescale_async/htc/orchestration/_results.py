@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..types import JobRef, TaskRef
-from ..types import FailureCode, JobStatus
+from ..types import FailureCode, JobRef, JobStatus, TaskRef
 
 __all__ = ["JobEvent", "JobFailure", "Progress", "WaitResult"]
 

@@ -23,7 +23,7 @@ from ..._core.exceptions import (
     RateLimitError,
     SubmissionInDoubtError,
 )
-from ..._core.options import Sleep
+from ..._core.options import Clock, Sleep
 from ..resources.images import Images
 from ..resources.jobs import Jobs
 from ..types import JobSubmitRequest, TaskRef, ViewType
@@ -56,12 +56,13 @@ _TRANSIENT = (APIConnectionError, InternalServerError, RateLimitError)
 def per_post(body: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Submit requests (API form) in POST bodies of at most ``MAX_REQUESTS_PER_POST``, in
     order, no two that a job listing could confuse in one body (so a POST whose answer is
-    lost can be matched back request by request)."""
+    lost can be matched back request by request).
+    """
     posts: list[list[dict[str, Any]]] = []
     members: list[dict[tuple[int, str | None], list[RequestIdentity]]] = []
     for request in body:
         identity = identity_of(request)
-        for post, seen in zip(posts, members):
+        for post, seen in zip(posts, members, strict=True):
             if len(post) < MAX_REQUESTS_PER_POST and not _clashes(identity, seen):
                 break
         else:
@@ -85,7 +86,7 @@ def _clashes(
         others = [o for (n, _), found in seen.items() if n == size for o in found]
     else:
         others = [*seen.get((size, commands), ()), *seen.get((size, None), ())]
-    return any(confusable(identity, other) for other in others)
+    return any(other.whole != identity.whole and confusable(identity, other) for other in others)
 
 
 def new_group() -> str:
@@ -104,7 +105,8 @@ def split_count(count: int) -> list[int]:
 def plan_sweep(requests: Sequence[JobSubmitRequest]) -> tuple[list[JobSubmitRequest], list[int]]:
     """One job per request: identical requests (the same whole identity) share submit
     requests of up to 1000. The requests to send, and for each job they create, in order,
-    the index of the request it runs."""
+    the index of the request it runs.
+    """
     positions: dict[str, tuple[JobSubmitRequest, list[int]]] = {}
     for index, request in enumerate(requests):
         whole = identity_of(request.to_api()).whole
@@ -122,7 +124,8 @@ def plan_sweep(requests: Sequence[JobSubmitRequest]) -> tuple[list[JobSubmitRequ
 
 class Submitter:
     """Sends submissions for ``client.jobs``: the image check, exactly-once POSTs, and the
-    ledger's bookkeeping, over the public calls of the jobs and images resources."""
+    ledger's bookkeeping, over the public calls of the jobs and images resources.
+    """
 
     def __init__(
         self,
@@ -132,12 +135,14 @@ class Submitter:
         *,
         settle_delay: float,
         sleep: Sleep,
+        clock: Clock,
     ) -> None:
         self._jobs = jobs
         self._images = images
         self._ready_images = ready_images
         self._settle_delay = settle_delay
         self._sleep = sleep
+        self._clock = clock
 
     # ------------------------------------------------------------------ submitting
 
@@ -152,7 +157,8 @@ class Submitter:
         image_timeout: float,
     ) -> tuple[str, list[ParentJob]]:
         """Submit ``body`` (requests in API form) to ``task`` exactly once; the group and, in
-        request order, the parent job of each request."""
+        request order, the parent job of each request.
+        """
         bodies = per_post(body)
         submission: Submission | None = None
         digest = ""
@@ -168,7 +174,12 @@ class Submitter:
         in_doubt = submission is not None
         for image in sorted({request["htcJobDefinition"]["imageName"] for request in body}):
             await self._ready_images.wait(
-                self._images, task.project_id, image, image_timeout=image_timeout, sleep=self._sleep
+                self._images,
+                task.project_id,
+                image,
+                image_timeout=image_timeout,
+                sleep=self._sleep,
+                clock=self._clock,
             )
         if submission is None:
             chosen = group or new_group()
@@ -196,7 +207,8 @@ class Submitter:
 
     async def _post(self, submission: Submission, post: list[dict[str, Any]]) -> list[ParentJob]:
         """POST one body until it has landed once; its parent jobs. Gives up (raising the last
-        error) after ``_POST_ATTEMPTS`` sends that did not land."""
+        error) after ``_POST_ATTEMPTS`` sends that did not land.
+        """
         delay = 1.0
         for attempt in range(1, _POST_ATTEMPTS + 1):
             sent = time.time()
@@ -233,7 +245,8 @@ class Submitter:
         self, submission: Submission, post: list[dict[str, Any]], *, since: float
     ) -> list[ParentJob] | None:
         """Whether ``post`` created its jobs: their parents in request order, or None when the
-        group shows it did not. SubmissionInDoubtError if it stays unclear."""
+        group shows it did not. SubmissionInDoubtError if it stays unclear.
+        """
         known = {parent for answer in submission.answers for parent, _ in answer}
         before = submission.baseline + sum(n for answer in submission.answers for _, n in answer)
         requests = [identity_of(request) for request in post]

@@ -18,7 +18,7 @@ import math
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
-from typing import NamedTuple, TypeAlias
+from typing import NamedTuple, Protocol, TypeAlias
 
 import anyio
 
@@ -28,9 +28,9 @@ from ..._core.exceptions import (
     RateLimitError,
     WaitTimeoutError,
 )
-from ..resources.jobs import Jobs
+from ..._core.pagination import AsyncPaginator
 from ..resources.tasks import Tasks
-from ..types import FailureCode, Job, JobRef, JobStatus, TaskRef, ViewType
+from ..types import FailureCode, Job, JobRef, JobStatus, TaskLike, TaskRef, ViewType
 from ._concurrent import run_all
 from ._ledger import Ledger
 from ._results import JobEvent, JobFailure, Progress, WaitResult, succeeded
@@ -73,6 +73,19 @@ class _TaskWatch:
         self.finished = all(s is not None and s.is_terminal for _, s in self.watched())
 
 
+class JobLister(Protocol):
+    """The one call the watcher makes of the jobs resource (``client.jobs`` has it too)."""
+
+    def list(
+        self,
+        task: TaskLike,
+        *,
+        status: JobStatus | str | None = ...,
+        view: ViewType | str | None = ...,
+        page_size: int | None = ...,
+    ) -> AsyncPaginator[Job]: ...
+
+
 class WatchTarget(NamedTuple):
     """What to watch in one task: the given jobs, or (``job_ids`` None) every job of it."""
 
@@ -82,11 +95,12 @@ class WatchTarget(NamedTuple):
 
 class Watcher:
     """The state and the polling cycle behind ``watch``, ``progress`` and ``wait``, over the
-    public calls of the jobs and tasks resources."""
+    public calls of the jobs and tasks resources.
+    """
 
     def __init__(
         self,
-        jobs: Jobs,
+        jobs: JobLister,
         tasks: Tasks,
         targets: Sequence[WatchTarget],
         *,
@@ -275,7 +289,8 @@ class _Pacer:
 class JobWatch:
     """The status changes of the watched jobs, as an async iterator of ``JobEvent``; ends once
     every watched job has ended. Each change comes once; a change already recorded in the
-    ledger does not come again after a restart. Cancelling the caller stops everything."""
+    ledger does not come again after a restart. Cancelling the caller stops everything.
+    """
 
     def __init__(self, watcher: Watcher, interval: float, hook: ProgressHook | None) -> None:
         self._pacer = _Pacer(watcher, interval, hook)

@@ -1,10 +1,21 @@
 """Turning what a caller holds (an id, a model, a reference) into URL paths, with a clear
-error for anything else."""
+error for anything else.
+"""
 
 from __future__ import annotations
 
 from ..._core.pipeline import segment
-from ..types import Job, JobLike, JobRef, Project, ProjectLike, SubmittedJob, Task, TaskLike, TaskRef
+from ..types import (
+    Job,
+    JobLike,
+    JobRef,
+    Project,
+    ProjectLike,
+    SubmittedJob,
+    Task,
+    TaskLike,
+    TaskRef,
+)
 
 __all__ = ["job_path", "project_path", "task_path"]
 

@@ -14,13 +14,13 @@ from ..types import (
     LimitUpdate,
     ModifierRole,
     ProjectDimensions,
+    ProjectLike,
     ProjectLimit,
     ProjectLimits,
     TaskRetentionPolicy,
     TaskRetentionPolicyUpdate,
 )
 from ._base import APIResource, segment
-from ..types import ProjectLike
 from ._ids import project_path
 
 __all__ = ["ProjectDimensionsResource", "ProjectLimitsResource", "ProjectRetentionPolicyResource"]
@@ -58,7 +58,8 @@ class ProjectLimitsResource(APIResource):
         modifier_role: ModifierRole | str = ModifierRole.PROJECT_ADMIN,
     ) -> ProjectLimit:
         """Cap the project's vCPUs (replacing the limit of the same ``modifier_role``, the
-        highest role allowed to change it). ``POST /htc/projects/{projectId}/limits``"""
+        highest role allowed to change it). ``POST /htc/projects/{projectId}/limits``
+        """
         path = self._path(project)
         body = LimitCreate.model_validate({"v_cpus": vcpus, "modifier_role": modifier_role})
         return await self._call("POST", path, ProjectLimit, json=body.to_api())
@@ -102,7 +103,8 @@ def _environment_spec(
 
 class ProjectDimensionsResource(APIResource):
     """The compute environments (machine types per region) a project may use
-    (``client.projects.dimensions``)."""
+    (``client.projects.dimensions``).
+    """
 
     async def get(self, project: ProjectLike) -> ProjectDimensions:
         """The project's compute environments. ``GET /htc/projects/{projectId}/dimensions``"""
@@ -115,7 +117,8 @@ class ProjectDimensionsResource(APIResource):
     ) -> ProjectDimensions:
         """Replace the project's compute environments; an empty list lifts every restriction.
         Environments fetched with ``get`` are accepted (their read-only ``derived`` is dropped).
-        ``PUT /htc/projects/{projectId}/dimensions``"""
+        ``PUT /htc/projects/{projectId}/dimensions``
+        """
         path = f"{project_path(project)}/dimensions"
         specs = _environment_specs.validate_python([_environment_spec(d) for d in dimensions])
         return await self._call("PUT", path, ProjectDimensions, json=[s.to_api() for s in specs])
@@ -123,11 +126,13 @@ class ProjectDimensionsResource(APIResource):
 
 class ProjectRetentionPolicyResource(APIResource):
     """When a project's inactive tasks are archived and archived ones deleted
-    (``client.projects.retention_policy``)."""
+    (``client.projects.retention_policy``).
+    """
 
     async def get(self, project: ProjectLike) -> TaskRetentionPolicy:
         """The project's task retention policy; NotFoundError when it has none (the workspace's
-        applies). ``GET /htc/projects/{projectId}/task-retention-policy``"""
+        applies). ``GET /htc/projects/{projectId}/task-retention-policy``
+        """
         path = f"{project_path(project)}/task-retention-policy"
         return await self._call("GET", path, TaskRetentionPolicy)
 
@@ -136,7 +141,8 @@ class ProjectRetentionPolicyResource(APIResource):
     ) -> TaskRetentionPolicy:
         """Archive tasks after ``archive_after`` hours of inactivity and delete them
         ``delete_after`` hours later (0 turns either off).
-        ``PUT /htc/projects/{projectId}/task-retention-policy``"""
+        ``PUT /htc/projects/{projectId}/task-retention-policy``
+        """
         path = f"{project_path(project)}/task-retention-policy"
         body = TaskRetentionPolicyUpdate.model_validate(
             {"archive_after": archive_after, "delete_after": delete_after}
@@ -145,5 +151,6 @@ class ProjectRetentionPolicyResource(APIResource):
 
     async def delete(self, project: ProjectLike) -> None:
         """Remove the project's policy (the workspace's applies, if any).
-        ``DELETE /htc/projects/{projectId}/task-retention-policy``"""
+        ``DELETE /htc/projects/{projectId}/task-retention-policy``
+        """
         await self._call_no_content("DELETE", f"{project_path(project)}/task-retention-policy")

@@ -6,9 +6,8 @@ import re
 
 from pydantic import SecretStr
 
-from ..types import IMAGE_NAME_PATTERN, ImageList, ImageStatus, Repository
+from ..types import IMAGE_NAME_PATTERN, ImageList, ImageStatus, ProjectLike, Repository
 from ._base import APIResource, segment
-from ..types import ProjectLike
 from ._ids import project_path
 
 __all__ = ["Images"]

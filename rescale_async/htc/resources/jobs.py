@@ -12,15 +12,16 @@ from ..._core.pagination import AsyncPaginator
 from ..types import (
     Job,
     JobDefinition,
+    JobLike,
     JobStatus,
     JobStatusEvent,
     JobSubmitRequest,
     LogEvent,
     SubmittedJobs,
+    TaskLike,
     ViewType,
 )
 from ._base import APIResource
-from ..types import JobLike, TaskLike
 from ._ids import job_path, task_path
 
 __all__ = ["LOG_PAGE_SIZE_MAX", "Jobs"]
@@ -40,7 +41,8 @@ SubmitRequests: TypeAlias = (
 
 def _submit_body(requests: SubmitRequests) -> list[dict[str, Any]]:
     """The JSON array for ``.../jobs/batch``, every request (re)validated: a model changed after
-    it was built (``request.batch_size = 0``) is checked again."""
+    it was built (``request.batch_size = 0``) is checked again.
+    """
     many = isinstance(requests, Sequence) and not isinstance(requests, str)
     items = [*requests] if many else [requests]
     if not items:
@@ -80,7 +82,8 @@ class Jobs(APIResource):
     ) -> AsyncPaginator[Job]:
         """The task's jobs, optionally only those in ``status``, in ``group`` or with the given
         ids; ``view="SIMPLE"`` asks for less of each job.
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs``
+        """
         path = f"{task_path(task)}/jobs"
         ids = [job_ids] if isinstance(job_ids, str) else job_ids
         params = {
@@ -97,7 +100,8 @@ class Jobs(APIResource):
         """Submit one or more requests (each ``batch_size`` 1..1000 copies of a job) to the
         task, in ``group`` if given. Not idempotent, so never retried after reaching the
         service. The results carry the task's ids, so they can be passed to ``list``/``cancel``.
-        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``"""
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``
+        """
         return await self.post_batch(task, _submit_body(requests), group=group)
 
     async def post_batch(
@@ -106,7 +110,8 @@ class Jobs(APIResource):
         """POST an already validated body (``JobSubmitRequest.to_api()`` dicts) as it is: the
         call behind ``submit_batch``, for callers that keep the exact bytes they send (to
         record them before sending).
-        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``"""
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``
+        """
         path = f"{task_path(task)}/jobs/batch"
         submitted = await self._call(
             "POST", path, SubmittedJobs, params={"group": group}, json=body
@@ -118,7 +123,8 @@ class Jobs(APIResource):
 
     async def cancel(self, task: TaskLike, *, group: str | None = None) -> None:
         """Ask to cancel every job of the task, or of ``group`` (success does not mean every
-        job was cancelled). ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/cancel``"""
+        job was cancelled). ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/cancel``
+        """
         path = f"{task_path(task)}/jobs/cancel"
         await self._call_no_content("POST", path, params={"group": group})
 
@@ -130,7 +136,8 @@ class Jobs(APIResource):
         self, job: JobLike, *, page_size: int | None = None, limit: int | None = None
     ) -> AsyncPaginator[JobStatusEvent]:
         """The job's status changes.
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/events``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/events``
+        """
         path = f"{job_path(job)}/events"
         return self._list(path, JobStatusEvent, page_size=page_size, limit=limit)
 
@@ -167,7 +174,8 @@ class Jobs(APIResource):
         """The job's log lines, oldest first unless ``sort="desc"``, fetched a page at a time
         (at most ``page_size`` lines, up to 10000, held in memory at once); ``cast_to`` parses
         each line as a lighter shape when less is needed (a TypedDict of ``message``).
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/logs``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/logs``
+        """
         if sort not in ("asc", "desc"):
             raise ValueError(
                 f"sort must be 'asc' (oldest first) or 'desc' (newest first), got {sort!r}"

@@ -7,9 +7,8 @@ from typing import Any
 
 from ..._core.pagination import AsyncPaginator
 from ..._core.pipeline import Pipeline
-from ..types import Project, ProjectCreate, ProjectUpdate, Region, RegionSettings
+from ..types import Project, ProjectCreate, ProjectLike, ProjectUpdate, Region, RegionSettings
 from ._base import APIResource
-from ..types import ProjectLike
 from ._ids import project_path
 from ._project_settings import (
     ProjectDimensionsResource,

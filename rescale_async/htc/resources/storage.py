@@ -6,15 +6,17 @@ from typing import TypeAlias
 
 from ..types import (
     PresignedPutUrl,
+    ProjectLike,
     RegionalStorage,
     RegionStorageOption,
     StorageAccessToken,
     StorageAccessTokens,
     SubmittedJob,
     Task,
+    TaskLike,
+    TaskRef,
 )
 from ._base import APIResource, segment
-from ..types import ProjectLike, TaskLike, TaskRef
 from ._ids import project_path, task_path
 from .regions import RegionLike
 

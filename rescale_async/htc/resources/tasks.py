@@ -8,9 +8,16 @@ from typing import Any
 import httpx
 
 from ..._core.pagination import AsyncPaginator
-from ..types import JobStatusSummary, LifecycleStatus, Task, TaskCreate, TaskUpdate
+from ..types import (
+    JobStatusSummary,
+    LifecycleStatus,
+    ProjectLike,
+    Task,
+    TaskCreate,
+    TaskLike,
+    TaskUpdate,
+)
 from ._base import APIResource, parse
-from ..types import ProjectLike, TaskLike
 from ._ids import project_path, task_path
 
 __all__ = ["Tasks"]
@@ -38,30 +45,35 @@ class Tasks(APIResource):
 
     async def update(self, task: TaskLike, *, lifecycle_status: LifecycleStatus | str) -> Task:
         """Move a task between ACTIVE and ARCHIVED (only an ACTIVE task without running jobs
-        can be archived). ``PATCH /htc/projects/{projectId}/tasks/{taskId}``"""
+        can be archived). ``PATCH /htc/projects/{projectId}/tasks/{taskId}``
+        """
         path = task_path(task)
         body = TaskUpdate.model_validate({"lifecycle_status": lifecycle_status})
         return await self._call("PATCH", path, Task, json=body.to_api())
 
     async def archive(self, task: TaskLike) -> Task:
         """Archive a task: its data is kept until the retention policy deletes it.
-        ``PATCH /htc/projects/{projectId}/tasks/{taskId}`` with ``ARCHIVED``"""
+        ``PATCH /htc/projects/{projectId}/tasks/{taskId}`` with ``ARCHIVED``
+        """
         return await self.update(task, lifecycle_status=LifecycleStatus.ARCHIVED)
 
     async def unarchive(self, task: TaskLike) -> Task:
         """Make an archived task active again, deferring its deletion.
-        ``PATCH /htc/projects/{projectId}/tasks/{taskId}`` with ``ACTIVE``"""
+        ``PATCH /htc/projects/{projectId}/tasks/{taskId}`` with ``ACTIVE``
+        """
         return await self.update(task, lifecycle_status=LifecycleStatus.ACTIVE)
 
     async def delete(self, task: TaskLike) -> Task | None:
         """Delete a task; the deleted task, or None if the service answers with no body.
-        ``DELETE /htc/projects/{projectId}/tasks/{taskId}``"""
+        ``DELETE /htc/projects/{projectId}/tasks/{taskId}``
+        """
         response = await self._pipeline.request("DELETE", task_path(task))
         return parse(response, Task) if response.content.strip() else None
 
     async def summary(self, task: TaskLike) -> JobStatusSummary:
         """How many of the task's jobs are in each status (``job_statuses``: status -> count).
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/summary-statistics``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/summary-statistics``
+        """
         path = f"{task_path(task)}/summary-statistics"
         return await self._call("GET", path, JobStatusSummary)
 
@@ -74,7 +86,8 @@ class Tasks(APIResource):
         limit: int | None = None,
     ) -> AsyncPaginator[JobStatusSummary]:
         """Status counts per job group, for every group or only ``group`` (one or several).
-        ``GET /htc/projects/{projectId}/tasks/{taskId}/group-summary-statistics``"""
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/group-summary-statistics``
+        """
         path = f"{task_path(task)}/group-summary-statistics"
         groups = [group] if isinstance(group, str) else group
         params = {"group": None if groups is None else [*groups]}

@@ -21,7 +21,8 @@ def _workspace(workspace_id: str) -> str:
 
 class WorkspaceRetentionPolicyResource(APIResource):
     """When a workspace's inactive tasks are archived and archived ones deleted, unless a
-    project sets its own policy (``client.workspaces.retention_policy``)."""
+    project sets its own policy (``client.workspaces.retention_policy``).
+    """
 
     async def get(self, workspace_id: str) -> WorkspaceTaskRetentionPolicy:
         """The workspace's task retention policy.

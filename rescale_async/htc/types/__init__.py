@@ -97,6 +97,7 @@ from .projects import (
     RegionSettings,
     RegionStorageSettings,
 )
+from .refs import JobLike, JobRef, ProjectLike, TaskLike, TaskRef
 from .regions import (
     InfraResource,
     RegionAdminSettings,
@@ -127,7 +128,6 @@ from .submit import (
     SubmittedJobs,
     Tag,
 )
-from .refs import JobLike, JobRef, ProjectLike, TaskLike, TaskRef
 from .tasks import (
     Task,
     TaskCreate,
@@ -136,11 +136,6 @@ from .tasks import (
 )
 
 __all__ = [
-    "JobLike",
-    "JobRef",
-    "ProjectLike",
-    "TaskLike",
-    "TaskRef",
     "IMAGE_NAME_PATTERN",
     "TERMINAL_JOB_STATUSES",
     "APIModel",
@@ -169,9 +164,11 @@ __all__ = [
     "JobDefinition",
     "JobDefinitionBase",
     "JobExecutionEnvironment",
+    "JobLike",
     "JobList",
     "JobLogList",
     "JobPriority",
+    "JobRef",
     "JobStatus",
     "JobStatusEvent",
     "JobStatusEventList",
@@ -197,6 +194,7 @@ __all__ = [
     "Project",
     "ProjectCreate",
     "ProjectDimensions",
+    "ProjectLike",
     "ProjectLimit",
     "ProjectLimits",
     "ProjectList",
@@ -224,7 +222,9 @@ __all__ = [
     "Tag",
     "Task",
     "TaskCreate",
+    "TaskLike",
     "TaskList",
+    "TaskRef",
     "TaskRetentionPolicy",
     "TaskRetentionPolicyUpdate",
     "TaskUpdate",

@@ -157,7 +157,8 @@ class _JobSubmitFields(APIModel):
 
 class JobSubmitRequest(_JobSubmitFields, RequestModel):
     """One element of the ``POST .../jobs/batch`` body: ``batch_size`` copies of a job definition
-    (HTCJobSubmitRequest without its read-only fields)."""
+    (HTCJobSubmitRequest without its read-only fields).
+    """
 
     htc_job_definition: JobDefinition
     regions: list[Region] | None = None

@@ -33,8 +33,7 @@ def expected() -> dict[tuple[str, str], int]:
 
 
 async def main(base_url: str, project_id: str, task_id: str, ledger: str) -> None:
-    async with HTCClient(base_url=base_url, max_retries=5) as client:
-        client.jobs.settle_delay = 0.5
+    async with HTCClient(base_url=base_url, max_retries=5, settle_delay=0.5) as client:
         task = TaskRef(project_id, task_id)
         batches: list[JobBatch] = []
         for index, count in enumerate(PLAN):

@@ -47,10 +47,11 @@ class Setup:
 
 @asynccontextmanager
 async def emulated(**overrides: Any) -> AsyncIterator[Setup]:
-    """An emulator (quick settings, ``overrides`` win), a client on it and a fresh task."""
-    client_options = overrides.pop("client", {})
+    """An emulator (quick settings, ``overrides`` win), a client on it (``settle_delay=0``
+    unless ``client=`` options say otherwise) and a fresh task.
+    """
+    client_options = {"settle_delay": 0.0, **overrides.pop("client", {})}
     async with Emulator(**{**FAST, **overrides}) as emu, emu.client(**client_options) as client:
-        client.jobs.settle_delay = 0.0
         task = await client.tasks.create(emu.project_id, name="test")
         emu.counters.reset()
         yield Setup(emu, client, task)

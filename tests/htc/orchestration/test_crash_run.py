@@ -1,5 +1,6 @@
 """Crash run: an orchestrating process killed with SIGKILL at random points, then restarted on
-its ledger, loses no job and duplicates none (checked against the emulator's own state)."""
+its ledger, loses no job and duplicates none (checked against the emulator's own state).
+"""
 
 from __future__ import annotations
 

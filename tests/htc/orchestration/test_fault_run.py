@@ -1,5 +1,6 @@
 """Fault run: 2,000 jobs in 20 tasks through 5xx, dropped connections, lost responses, 429
-bursts and short-lived tokens; every job is accounted for exactly once."""
+bursts and short-lived tokens; every job is accounted for exactly once.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ JOBS_PER_TASK = 100
 
 
 async def test_two_thousand_jobs_through_faults_each_accounted_for_once() -> None:
-    async with emulated(max_workers=8, client={"max_retries": 5}) as s:
+    async with emulated(max_workers=8, client={"max_retries": 5, "settle_delay": 0.2}) as s:
         emu, client = s.emu, s.client
-        client.jobs.settle_delay = 0.2
         tasks = [s.task] + [
             await client.tasks.create(emu.project_id, name=f"fault-{n}") for n in range(1, TASKS)
         ]

@@ -76,7 +76,8 @@ async def test_keys_and_groups_cannot_be_reused_for_other_jobs(tmp_path: Path) -
 
 async def test_a_post_cut_off_after_the_service_acted_is_not_sent_again(tmp_path: Path) -> None:
     """The process stops (here: is cancelled) while its POST is answered slowly; the re-run
-    finds the jobs by the group recorded before the POST."""
+    finds the jobs by the group recorded before the POST.
+    """
     path = tmp_path / "cut.db"
     async with emulated() as s:
         s.emu.faults.add(method="POST", path_regex=r"/jobs/batch$", hold=30.0, times=1)
@@ -98,9 +99,9 @@ async def test_an_intent_whose_post_never_left_is_sent_once(tmp_path: Path) -> N
     path = tmp_path / "intent.db"
     async with emulated() as s:
         task = TaskRef(s.task.project_id, s.task.task_id)
-        posts = [[TRUE.to_request(4).to_api()]]
-        intent = Submission(key="k", task=task, group="g-intent", posts=posts, baseline=0)
-        await Ledger(path).record_intent(intent, digest_of(posts))  # then the process died
+        bodies = [[TRUE.to_request(4).to_api()]]
+        intent = Submission(key="k", task=task, group="g-intent", bodies=bodies, baseline=0)
+        await Ledger(path).record_intent(intent, digest_of(bodies))  # then the process died
 
         batch = await s.client.jobs.submit(s.task, TRUE, count=4, ledger=Ledger(path), key="k")
         assert batch.group == "g-intent"

@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 from orchestration_support import TRUE, emulated, py
-from support import BASE_URL, TokenEndpoint, client, mock_api
+from support import BASE_URL, TokenEndpoint, client, mock_api, no_sleep_client
 
 from rescale_async import (
     ImageNotReadyError,
@@ -112,6 +112,31 @@ async def test_a_ready_image_is_checked_once_per_client() -> None:
         assert s.requests("POST", BATCH) == 3
 
 
+async def test_an_option_view_shares_the_ready_images_and_keeps_the_settle_delay() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # waits as usual, recording each
+        slept.append(seconds)
+        await anyio.sleep(seconds)
+
+    async with emulated(client={"settle_delay": 0.25, "sleep": sleep}) as s:
+        view = s.client.with_options(max_retries=0)
+        assert view.settle_delay == s.client.settle_delay == 0.25
+        assert view.options.max_retries == 0 and s.client.options.max_retries == 3
+        await s.client.jobs.submit(s.task, TRUE)
+        assert s.requests("GET", "/images/{imageName}") == 1
+        # Through the view: the image is known READY already; a lost answer is settled after
+        # the client's settle_delay, and nothing is sent twice.
+        s.emu.faults.add(method="POST", path_regex=r"/jobs/batch$", lose_rate=1.0, times=1)
+        batch = await view.jobs.submit(s.task, TRUE, count=2)
+        assert s.requests("GET", "/images/{imageName}") == 1
+        assert s.requests("POST", BATCH) == 2
+        assert s.emu.counters.fault_total("lost") == 1
+        assert slept and 0 < slept[0] <= 0.25
+        assert {job.job_id for job in s.group(batch.group)} == set(batch.job_ids)
+        assert len(s.emu.state.jobs) == 3
+
+
 async def test_a_lost_response_is_settled_by_the_group_without_a_duplicate() -> None:
     async with emulated(max_workers=1) as s:
         s.emu.faults.add(method="POST", path_regex=r"/jobs/batch$", lose_rate=1.0, times=1)
@@ -128,23 +153,11 @@ async def test_a_post_that_did_not_land_is_sent_again_once(fault: dict[str, Any]
         await s.client.jobs.submit(s.task, TRUE)  # the token and the image check
         s.emu.counters.reset()
         s.emu.faults.add(method="POST", path_regex=r"/jobs/batch$", times=1, **fault)
-        async with s.emu.client(max_retries=0) as fragile:
-            fragile.jobs.settle_delay = 0
+        async with s.emu.client(max_retries=0, settle_delay=0) as fragile:
             batch = await fragile.jobs.submit(s.task, TRUE, count=3)
         assert s.requests("POST", BATCH) == 2
         assert {job.job_id for job in s.group(batch.group)} == set(batch.job_ids)
         assert len(s.emu.state.jobs) == 4
-
-
-def _no_sleep(c: Any) -> list[float]:
-    slept: list[float] = []
-
-    async def record(seconds: float) -> None:
-        slept.append(seconds)
-
-    c.jobs._submitter._sleep = record
-    c._pipeline.sleep = record
-    return slept
 
 
 async def test_a_refused_post_is_sent_again_without_asking_whether_it_landed() -> None:
@@ -161,8 +174,8 @@ async def test_a_refused_post_is_sent_again_without_asking_whether_it_landed() -
             ]
         )
         listing = router.get(JOBS)
-        async with client(max_retries=0) as c:
-            slept = _no_sleep(c)
+        slept: list[float] = []
+        async with no_sleep_client(slept, max_retries=0) as c:
             batch = await c.jobs.submit(TASK, TRUE)
     assert post.call_count == 2
     assert listing.call_count == 0
@@ -179,8 +192,8 @@ async def test_a_group_that_fits_neither_answer_is_in_doubt_and_nothing_is_resen
         post = router.post(f"{JOBS}/batch").mock(side_effect=httpx.ReadError("reset"))
         one = {"jobUUID": "p1:0", "status": "RUNNING"}
         router.get(JOBS).mock(return_value=httpx.Response(200, json={"items": [one]}))
-        async with client() as c:
-            slept = _no_sleep(c)
+        slept: list[float] = []
+        async with no_sleep_client(slept) as c:
             with pytest.raises(SubmissionInDoubtError, match="holds 1 jobs, expected 0") as caught:
                 await c.jobs.submit(TASK, TRUE, count=2)
     assert caught.value.group == post.calls[0].request.url.params["group"]
@@ -196,8 +209,7 @@ async def test_a_service_that_keeps_failing_before_acting_is_given_up_on() -> No
         )
         post = router.post(f"{JOBS}/batch").mock(return_value=httpx.Response(503))
         router.get(JOBS).mock(return_value=httpx.Response(200, json={"items": []}))
-        async with client() as c:
-            _no_sleep(c)
+        async with no_sleep_client() as c:
             with pytest.raises(InternalServerError):
                 await c.jobs.submit(TASK, TRUE)
     assert post.call_count == _submit._POST_ATTEMPTS
@@ -319,12 +331,13 @@ async def test_transient_errors_while_checking_the_image_or_settling_are_ridden_
             side_effect=[httpx.Response(503), httpx.Response(200, json={"status": "READY"})]
         )
         router.post(f"{JOBS}/batch").mock(side_effect=httpx.ReadError("reset"))
-        landed = {"items": [{"jobUUID": "p1:0", "status": "RUNNING"}]}
+        # A FULL listing shows the definition the job was made from.
+        job = {"jobUUID": "p1:0", "status": "RUNNING", "imageName": "python:3.11"}
+        landed = {"items": [{**job, "commands": ["true"]}]}
         listing = router.get(JOBS).mock(
             side_effect=[httpx.Response(502), httpx.Response(200, json=landed)]
         )
-        async with client(max_retries=0) as c:
-            _no_sleep(c)
+        async with no_sleep_client(max_retries=0) as c:
             batch = await c.jobs.submit(TASK, TRUE)
     assert image.call_count == 2
     assert listing.call_count == 2
@@ -333,11 +346,13 @@ async def test_transient_errors_while_checking_the_image_or_settling_are_ridden_
 
 
 async def test_settle_delay_is_checked() -> None:
+    async with client(settle_delay=0.5) as c:
+        assert c.settle_delay == 0.5
+        assert c.with_options(max_retries=0).settle_delay == 0.5
     async with client() as c:
-        c.jobs.settle_delay = 0.5
-        assert c.jobs.settle_delay == 0.5
-        with pytest.raises(ValueError, match="settle_delay must be >= 0"):
-            c.jobs.settle_delay = -1
+        assert c.settle_delay == 10.0
+    with pytest.raises(ValueError, match="settle_delay must be >= 0 seconds, got -1"):
+        client(settle_delay=-1)
 
 
 async def test_concurrent_submissions_share_one_image_check() -> None:

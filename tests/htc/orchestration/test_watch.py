@@ -175,7 +175,8 @@ async def test_bad_watch_arguments_are_refused_before_any_request() -> None:
 
 class FakeTasks:
     """Tasks of jobs whose statuses a test sets, served like the API (summary and listings,
-    ``status`` filter, opaque-enough ``pageIndex``), counting requests."""
+    ``status`` filter, opaque-enough ``pageIndex``), counting requests.
+    """
 
     def __init__(self, tasks: int, jobs: int) -> None:
         self.jobs: dict[str, dict[str, str]] = {
@@ -212,8 +213,9 @@ async def _watcher(fake: FakeTasks) -> tuple[Any, _watch.Watcher]:
     router.get(path__regex=r"/tasks/[^/]+/(summary-statistics|jobs)$").mock(side_effect=fake)
     router.start()
     c = client()
-    tasks = [TaskRef("p", task) for task in fake.jobs]
-    watcher = _watch.Watcher(c.jobs, _watch.targets_of(tasks), ledger=None)
+    targets = [_watch.WatchTarget(TaskRef("p", task)) for task in fake.jobs]
+    # The watcher polls over the jobs resource (the API's calls) that client.jobs composes.
+    watcher = _watch.Watcher(c.jobs, c.tasks, targets, ledger=None)
     return (router, c), watcher
 
 

@@ -22,7 +22,8 @@ TASK = f"/htc/projects/{PID}/tasks/{TID}"
 def example(schema: str, full: bool = False, **overrides: Any) -> Any:
     """A response payload for ``schema`` from the patched spec's own examples (the properties
     the SDK needs filled in; with ``full``, every property), with ``overrides`` on top.
-    Skips the test when the spec is absent."""
+    Skips the test when the spec is absent.
+    """
     builder = ExampleBuilder(
         spec("patched"), synthesize=full, omit="writeOnly", extra_required=EXTRA_REQUIRED
     )

@@ -87,7 +87,8 @@ def params(
 ) -> Parametrize:
     """Arguments for ``pytest.mark.parametrize(*params(...))``: ``argnames`` (the first is
     ``doc``) and a case for each ``(id, values)`` of ``make(doc, document)`` for each document.
-    A document that is absent gives one skipped case saying where it was looked for."""
+    A document that is absent gives one skipped case saying where it was looked for.
+    """
     width = len(argnames.split(","))
     cases: list[ParameterSet] = []
     for doc in docs:

@@ -161,7 +161,8 @@ async def job_events(call: Call) -> Response:
 
 async def job_logs(call: Call) -> Response:
     """The job's log lines, newest first (``sort=desc``, the default) or oldest first; pages
-    may come back empty but with ``next``, as the service's eventually consistent store does."""
+    may come back empty but with ``next``, as the service's eventually consistent store does.
+    """
     request = call.request
     config = call.config
     task = call.task(request_error=True)

@@ -1,5 +1,6 @@
 """Storage routes: presigned upload URLs, storage tokens and regional storage of projects
-and tasks."""
+and tasks.
+"""
 
 from __future__ import annotations
 

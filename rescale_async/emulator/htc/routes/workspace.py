@@ -119,7 +119,8 @@ async def metrics(call: Call) -> Response:
 async def regions(call: Call) -> Response:
     """Every region's settings. The published schema names one HTCInfraResource, but the
     operation ("region settings for all regions", filtered by ``cloudProvider`` and
-    ``enabled``) returns a list of HTCRegionAdminSettings, which is what is sent."""
+    ``enabled``) returns a list of HTCRegionAdminSettings, which is what is sent.
+    """
     request = call.request
     provider = choice(request, "cloudProvider", (str(p) for p in CloudProvider), None)
     enabled = choice(request, "enabled", ("true", "false"), None)

@@ -1,4 +1,6 @@
-"""Developer sessions: tests (asyncio + trio, branch coverage >= 90%), lint, types, docs, bench."""
+"""Developer sessions: tests (asyncio + trio, branch coverage >= 90%), lint, types, docs, bench,
+fuzz.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +44,26 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site; warnings are errors."""
     session.install("-e", ".[docs]")
     session.run("mkdocs", "build", "--strict")
+
+
+FUZZ_EXAMPLES_PER_OPERATION = 1000
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The emulator fuzzed against the patched OpenAPI document, 1,000 requests per operation.
+
+    Valid and invalid generated requests; any 5xx or any response off the document fails.
+    """
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "tests/emulator/test_emulator_schema.py",
+        *session.posargs,
+        env={"RESCALE_ASYNC_FUZZ_EXAMPLES": str(FUZZ_EXAMPLES_PER_OPERATION)},
+    )
 
 
 @nox.session

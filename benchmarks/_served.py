@@ -65,6 +65,7 @@ def served_emulator(
     rate_burst: int = 1,
     jobs_file: bool = False,
     name: str = "emulator",
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[Served]:
     """Start the emulator on a free port, yield it, stop it (SIGTERM) and read its counters
     (and, with ``jobs_file``, every job's real end).
@@ -92,6 +93,7 @@ def served_emulator(
         command += ["--rate-limit", str(rate_limit), "--rate-burst", str(rate_burst)]
     if jobs_file:
         command += ["--jobs-file", str(jobs_path)]
+    command += extra_args
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with (
         open(workdir / f"{name}.log", "w") as log,

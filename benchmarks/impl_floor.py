@@ -209,7 +209,7 @@ class _Orchestration:
 
     async def _account(self, task_id: str) -> None:
         url: str | None = f"{self.project}/tasks/{task_id}/jobs"
-        query: dict[str, Any] | None = {"viewType": "SIMPLE", "pageSize": 10000}
+        query: dict[str, Any] | None = {"viewType": "SIMPLE", "pageSize": 1000}
         while url:
             page = await self.call("GET", url, params=query)
             for job in page["items"]:

@@ -43,7 +43,7 @@ def _job_ids(batch: Any) -> list[str]:
 
 async def list_jobs(params: dict[str, Any]) -> dict[str, Any]:
     async with _client(params) as client:
-        jobs = [j async for j in client.jobs.list(_task(params), page_size=params["page_size"])]
+        jobs = [j async for j in client.jobs.list(_task(params))]
     return {"items": len(jobs), "distinct": len({j.job_id for j in jobs})}
 
 

@@ -3,7 +3,8 @@
 Scenarios (issue 5): (a) list 10,000 jobs of a task; (b) status of 1,000 named jobs; (c) a
 100,000-line log streamed to a file, and peak RSS at 1,000,000 lines; (d) submit 10 x 1,000
 jobs; (e) orchestrate 10,000 jobs in 100 tasks to completion under a 20 requests/s server
-limit. (a)-(d) run against one served emulator with 50 ms injected latency; each run measures
+limit; (e') watch 100,000 simulated jobs in 1,000 tasks under the same limit. (a)-(d) run
+against one served emulator with 50 ms injected latency; each run measures
 every implementation once (in a rotating order), and every ratio is taken within a run.
 """
 
@@ -50,8 +51,9 @@ class Config:
     lines and (e)."""
     latency: float = 0.05
     list_jobs: int = 10_000
-    page_size: int = 10_000
-    """The largest pageSize the API (here: the emulator's max_page_size) accepts."""
+    page_size: int = 1_000
+    """The largest pageSize the service (and the emulator) accepts for a job listing: the
+    floor's page size; the SDK is called without one (its default is that largest page)."""
     status_jobs: int = 1_000
     log_lines: int = 100_000
     log_lines_big: int = 1_000_000
@@ -73,7 +75,20 @@ class Config:
     orchestrate_refresh: float = 1.0
     """The emulator's status refresh for (e) (the service's is 30 s)."""
     workers: int = 16
-    scenarios: tuple[str, ...] = ("a", "b", "c", "d", "e")
+    scale_tasks: int = 1000
+    scale_jobs_per_task: int = 100
+    scale_duration: tuple[float, float] = (2.0, 40.0)
+    """Seconds a simulated job of (e') runs (uniform)."""
+    scale_failure_rate: float = 0.05
+    scale_refresh: float = 5.0
+    scale_interval: float = 30.0
+    """Polling interval of (e'): a cycle of 1,000 summaries alone takes ~55 s at 18/s."""
+    scale_client_rate: float = 15.0
+    """The client's pace in (e'): the emulator holding 100,000 jobs pauses longer (its garbage
+    collector), bunching more of what was sent evenly than in (e)."""
+    scale_workers: int = 10_000
+    """Simulated jobs running at once (the emulator's workspace vCPU limit is 10,000 too)."""
+    scenarios: tuple[str, ...] = ("a", "b", "c", "d", "e", "e'")
     quick: bool = False
 
 
@@ -81,7 +96,6 @@ QUICK = Config(
     runs=1,
     slow_runs=1,
     list_jobs=300,
-    page_size=10_000,
     status_jobs=40,
     log_lines=2_000,
     log_lines_big=20_000,
@@ -91,6 +105,12 @@ QUICK = Config(
     jobs_per_task=5,
     interval=0.5,
     orchestrate_refresh=0.2,
+    scale_tasks=5,
+    scale_jobs_per_task=20,
+    scale_duration=(0.2, 2.0),
+    scale_refresh=0.2,
+    scale_interval=0.5,
+    scale_workers=100,
     quick=True,
 )
 
@@ -441,6 +461,87 @@ def _bench_orchestrate(ctx: Context) -> None:
     _run_all(ctx, "e", ("sdk", "floor"), cfg.slow_runs, one)
 
 
+# ---------------------------------------------------------------------------------- (e')
+
+
+def _bench_scale(ctx: Context) -> None:
+    """(e'): one run (a fresh emulator of simulated jobs, rate-limited); the server's counters
+    and its record of every job are checked against what the watch reported.
+    """
+    cfg = ctx.config
+    simulation = (
+        "--run-mode",
+        "simulated",
+        "--simulated-duration",
+        f"{cfg.scale_duration[0]}:{cfg.scale_duration[1]}",
+        "--simulated-failure-rate",
+        str(cfg.scale_failure_rate),
+        "--seed",
+        "8",
+    )
+    with served_emulator(
+        ctx.workdir,
+        latency=cfg.latency,
+        refresh_interval=cfg.scale_refresh,
+        workers=cfg.scale_workers,
+        rate_limit=cfg.server_rate,
+        rate_burst=cfg.server_burst,
+        jobs_file=True,
+        name="scale",
+        extra_args=simulation,
+    ) as served:
+        ctx.served.append(served)
+        params = {
+            "base_url": served.base_url,
+            "api_key": served.api_key,
+            "project_id": served.project_id,
+            "image": IMAGE,
+            "commands": CHEAP,
+            "tasks": cfg.scale_tasks,
+            "jobs_per_task": cfg.scale_jobs_per_task,
+            "client_rate": cfg.scale_client_rate,
+            "client_burst": cfg.client_burst,
+            "interval": cfg.scale_interval,
+        }
+        result = measure(ctx, "sdk_scale", "watch_scale", params)
+    if result.seconds is not None:
+        result = _checked_scale(result, served, cfg.scale_tasks * cfg.scale_jobs_per_task)
+    ctx.report.add("e'", "sdk", 0, result)
+    ctx.log(f"  e' sdk: {_describe(result)}")
+
+
+def _checked_scale(result: Measurement, served: Served, expected: int) -> Measurement:
+    """The server's own figures added, and the watch's counts checked against its jobs."""
+    extra = dict(result.extra)
+    tasks = set(extra.pop("task_ids", []))
+    statuses: dict[str, int] = {}
+    for job in served.jobs:
+        if job["taskId"] in tasks:
+            statuses[job["status"]] = statuses.get(job["status"], 0) + 1
+    counters = served.counters
+    extra.update(
+        server_requests=counters.get("requests_total", 0),
+        server_429s=counters.get("statuses", {}).get("429", 0),
+        server_statuses=statuses,
+        requests_by_endpoint=counters.get("requests", {}),
+        throttled_by_endpoint={
+            endpoint.removesuffix(" 429"): n
+            for endpoint, n in counters.get("responses", {}).items()
+            if endpoint.endswith(" 429")
+        },
+    )
+    result = replace(result, extra=extra)
+    if sum(statuses.values()) != expected:
+        return replace(
+            result, error=f"the server holds {sum(statuses.values())} jobs, not {expected}"
+        )
+    if extra.get("counts") != statuses:
+        return replace(
+            result, error=f"counts {extra.get('counts')} differ from the server's {statuses}"
+        )
+    return result
+
+
 # ---------------------------------------------------------------------------------- main
 
 
@@ -452,7 +553,9 @@ def parse_args(argv: list[str] | None) -> tuple[Config, Path]:
         help="runs per figure (default: 5; 3 for (b), (c) at 1,000,000 lines and (e))",
     )
     parser.add_argument("--quick", action="store_true", help="a tiny configuration (smoke test)")
-    parser.add_argument("--only", help="scenarios to run, e.g. 'a,b' (default: all of a,b,c,d,e)")
+    parser.add_argument(
+        "--only", help="scenarios to run, e.g. 'a,b' (default: all of a,b,c,d,e,e')"
+    )
     parser.add_argument(
         "--output",
         type=Path,
@@ -490,6 +593,8 @@ def main(argv: list[str] | None = None) -> int:
             _bench_logs(ctx)
         if "e" in config.scenarios:
             _bench_orchestrate(ctx)
+        if "e'" in config.scenarios:
+            _bench_scale(ctx)
     report.elapsed = time.perf_counter() - started
     text = report.render()
     output.write_text(text)

@@ -212,7 +212,8 @@ def create_app(*, emulator: bool = False, poll_interval: float | None = None) ->
         async def lines() -> AsyncIterator[str]:
             log = sweeps.client.jobs.follow_logs(job, poll_interval=sweeps.poll_interval)
             async for line in log:
-                yield sse("log", {"timestamp": line.timestamp.isoformat(), "message": line.message})
+                when = line.timestamp.isoformat() if line.timestamp else None
+                yield sse("log", {"timestamp": when, "message": line.message})
             yield sse("end", {})
 
         return EventStream(lines())

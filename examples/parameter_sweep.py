@@ -67,7 +67,7 @@ def show(progress: Progress) -> None:
 async def last_line(client: HTCClient, job: JobRef) -> str:
     """The last line a job printed."""
     lines = await client.jobs.tail(job, 1)
-    return lines[-1].message.strip() if lines else "(no output)"
+    return (lines[-1].message or "").strip() if lines else "(no output)"
 
 
 async def sweep(points: int, *, emulator: bool, image: str, interval: float) -> bool:

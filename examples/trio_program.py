@@ -51,7 +51,7 @@ async def main(*, emulator: bool, image: str, jobs: int, interval: float) -> boo
 
         async def follow_first_log() -> None:
             async for line in client.jobs.follow_logs(batch.jobs[0], poll_interval=interval):
-                print(f"  log | {line.message.rstrip()}")
+                print(f"  log | {(line.message or '').rstrip()}")
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(follow_first_log)

@@ -35,6 +35,10 @@ from ._core.retry import DefaultRetryPolicy, RetryBudget, RetryDecision, RetryPo
 from ._version import __version__
 from .htc.client import HTCClient
 from .htc.orchestration import (
+    INFRASTRUCTURE_FAILURES,
+    Attempt,
+    CancelNotConfirmedError,
+    Durations,
     JobBatch,
     JobEvent,
     JobFailure,
@@ -46,6 +50,9 @@ from .htc.orchestration import (
     Progress,
     ProgressHook,
     ProgressStream,
+    Replacement,
+    ReportedJob,
+    TaskReport,
     WaitResult,
     Watchable,
 )
@@ -73,18 +80,22 @@ from .htc.types import (
 )
 
 __all__ = [
+    "INFRASTRUCTURE_FAILURES",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "Architecture",
     "AsyncPaginator",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "BearerToken",
+    "CancelNotConfirmedError",
     "ClientOptions",
     "ConfigurationError",
     "ConflictError",
     "DefaultRetryPolicy",
+    "Durations",
     "FailureCode",
     "HTCClient",
     "ImageNotReadyError",
@@ -120,6 +131,8 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "Region",
+    "Replacement",
+    "ReportedJob",
     "RescaleError",
     "ResponseValidationError",
     "RetryBudget",
@@ -130,6 +143,7 @@ __all__ = [
     "Task",
     "TaskLike",
     "TaskRef",
+    "TaskReport",
     "TokenVerificationError",
     "UnprocessableEntityError",
     "ViewType",

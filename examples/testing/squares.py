@@ -54,7 +54,7 @@ async def square_all(
 
     async def read(n: int, job: JobRef) -> None:
         (line,) = await client.jobs.tail(job, 1)
-        squares[n] = int(line.message)
+        squares[n] = int(line.message or "")
 
     async with anyio.create_task_group() as task_group:
         for n, job in zip(numbers, batch.jobs, strict=True):

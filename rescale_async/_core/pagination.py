@@ -4,22 +4,47 @@
 fetching pages lazily; ``paginator.pages()`` walks pages. ``next`` links are followed only to
 the client's own scheme, host and port, and an empty page that still carries ``next`` is not
 the end (the log store is eventually consistent).
+
+Walking is pipelined (``PageReader``): a page's ``next`` link is read from the raw body before
+the page is validated, the request for that page is sent, and the current page is parsed
+while it travels. Each read keeps its concurrency inside itself (a task group of its own), so
+breaking out of ``async for`` or cancelling leaves no task behind, and at most two pages are
+held: the one handed out and the one read ahead.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import anyio
+import anyio.lowlevel
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from .exceptions import PaginationError
 from .parsing import parse
 
-__all__ = ["AsyncPaginator", "Page"]
+__all__ = ["AsyncPaginator", "Page", "PageReader", "next_link_of"]
 
 T = TypeVar("T")
+
+HEAD_START_TURNS = 16
+"""Scheduler turns the request for the next page gets before the current page is parsed (the
+parse holds the event loop): on an open connection a request reaches the socket within 4 to 6
+turns under asyncio and trio alike, so its network wait then overlaps the parse."""
+
+_TAIL = 16384
+"""How much of a body's end is searched for a closing ``"next": ...`` member."""
+
+_CLOSING_NEXT = re.compile(rb'[{,]\s*"next"\s*:\s*("(?:[^"\\]|\\.)*"|null)\s*}\s*\Z')
+"""A body ending with its root object's ``next`` member (as the service writes pages). In a
+valid JSON document nothing else matches: a quote preceded by ``{``, ``,`` or ``:`` opens a
+string, and the member closed by the final ``}`` belongs to the root object."""
 
 
 class Page(BaseModel, Generic[T]):
@@ -29,6 +54,28 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T] = []
     next: str | None = None
+
+
+class _NextOnly(TypedDict, total=False):
+    next: str | None
+
+
+_next_only = TypeAdapter(_NextOnly)
+
+
+def next_link_of(body: bytes) -> str | None:
+    """A page's ``next`` link read from its raw JSON, without building its items: a regular
+    expression on the end of the body, else a validation that skips everything but ``next``.
+    None when there is none or the body is not a page (its full parse reports that).
+    """
+    closing = _CLOSING_NEXT.search(body, max(0, len(body) - _TAIL))
+    if closing is not None:
+        link: str | None = json.loads(closing.group(1))
+        return link or None
+    try:
+        return _next_only.validate_json(body).get("next") or None
+    except ValidationError:
+        return None
 
 
 def same_origin(url: httpx.URL, base: httpx.URL) -> bool:
@@ -63,10 +110,23 @@ class AsyncPaginator(Generic[T]):
             page_size = max(1, limit)
         if page_size is not None:
             self._params[page_size_param] = page_size
+        self._page_size = page_size
         self._limit = limit
 
-    async def _get_page(self, url: str, params: dict[str, Any] | None) -> Page[T]:
-        response: httpx.Response = await self._fetch(url, params)
+    @property
+    def page_size(self) -> int | None:
+        """The page size asked for (None: the service's default)."""
+        return self._page_size
+
+    async def _response_at(self, link: str | None) -> httpx.Response:
+        """The raw response for the page at ``link`` (the first page when None)."""
+        if link is None:
+            response: httpx.Response = await self._fetch(self._path, self._params)
+        else:
+            response = await self._fetch(self._next_url(link), None)
+        return response
+
+    def _parse(self, response: httpx.Response) -> Page[T]:
         page: Page[T] = parse(response, self._page_type)
         return page
 
@@ -83,16 +143,20 @@ class AsyncPaginator(Generic[T]):
 
     async def first_page(self) -> Page[T]:
         """The first page."""
-        return await self._get_page(self._path, self._params)
+        return await self.page_at(None)
 
     async def page_at(self, link: str | None) -> Page[T]:
         """The page a ``next`` link points at (checked like any ``next``), or the first page when
         ``link`` is None. Fetching the same link again gives that page as it is now, which is how
         a growing listing (a running job's log) is followed.
         """
-        if link is None:
-            return await self.first_page()
-        return await self._get_page(self._next_url(link), None)
+        return self._parse(await self._response_at(link))
+
+    def reader(self) -> PageReader[T]:
+        """A reader of pages at links that requests each page's ``next`` page while parsing
+        it (what ``pages()`` and ``async for`` use).
+        """
+        return PageReader(self)
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()
@@ -109,13 +173,96 @@ class AsyncPaginator(Generic[T]):
         return [item async for item in self]
 
 
+@dataclass(frozen=True)
+class _ReadAhead:
+    """The outcome of reading ``link`` ahead: its response, or the error to raise when the
+    page at ``link`` is asked for.
+    """
+
+    link: str
+    response: httpx.Response | None = None
+    error: Exception | None = None
+
+    def result(self) -> httpx.Response:
+        if self.error is not None:
+            raise self.error
+        assert self.response is not None
+        return self.response
+
+
+class PageReader(Generic[T]):
+    """Reads pages at links one page ahead: while a page is parsed, the request for the page
+    its ``next`` link points at is on its way, and the next read of that link takes it.
+
+    A read's concurrency stays inside the read, so a reader needs no closing: stopping between
+    reads leaves at most one response that nobody asked for; cancelling a read stops its
+    request ahead. An error of the request ahead is raised by the read of its link, not before.
+    """
+
+    def __init__(self, paginator: AsyncPaginator[T]) -> None:
+        self._paginator = paginator
+        self._ahead: _ReadAhead | None = None
+
+    async def page_at(self, link: str | None, *, items_wanted: int | None = None) -> Page[T]:
+        """The page at ``link`` as ``AsyncPaginator.page_at`` gives it. Its ``next`` page is
+        requested meanwhile, unless ``items_wanted`` (None: all) may all be on this page.
+        """
+        response = await self._response_at(link)
+        following = self._link_to_read_ahead(response, items_wanted)
+        if following is None:
+            return self._paginator._parse(response)
+        failure: Exception | None = None
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._read_ahead, following)
+            await self._head_start()
+            try:
+                page = self._paginator._parse(response)
+            except Exception as error:  # raised after the group, not wrapped in a group
+                failure = error
+                group.cancel_scope.cancel()
+            del response  # the raw body is not kept while the page ahead arrives
+        if failure is not None:
+            raise failure
+        return page
+
+    async def _response_at(self, link: str | None) -> httpx.Response:
+        """The response read ahead for ``link`` if there is one (any other is dropped), else a
+        fresh request.
+        """
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.link == link:
+            return ahead.result()
+        return await self._paginator._response_at(link)
+
+    def _link_to_read_ahead(self, response: httpx.Response, items_wanted: int | None) -> str | None:
+        """The ``next`` link of ``response``, unless the items wanted may all be on it."""
+        page_size = self._paginator.page_size
+        if items_wanted is not None and (page_size is None or items_wanted <= page_size):
+            return None
+        return next_link_of(response.content)
+
+    async def _read_ahead(self, link: str) -> None:
+        """Request the page at ``link``; keep its response, or its error for its own read."""
+        try:
+            self._ahead = _ReadAhead(link, response=await self._paginator._response_at(link))
+        except Exception as error:  # any failure belongs to the read of ``link``
+            self._ahead = _ReadAhead(link, error=error)
+
+    async def _head_start(self) -> None:
+        """Let the request ahead reach the network before the parse holds the event loop."""
+        for _ in range(HEAD_START_TURNS):
+            if self._ahead is not None:
+                return
+            await anyio.lowlevel.checkpoint()
+
+
 class _Pages(Generic[T]):
     """Iterator over pages. A plain object, not an async generator, so that breaking out of
     ``async for`` needs no finalisation (trio warns about unfinished async generators).
     """
 
     def __init__(self, paginator: AsyncPaginator[T]) -> None:
-        self._paginator = paginator
+        self._reader = paginator.reader()
         self._remaining = paginator._limit
         self._next: str | None = None
         self._started = False
@@ -124,15 +271,10 @@ class _Pages(Generic[T]):
         return self
 
     async def __anext__(self) -> Page[T]:
-        paginator = self._paginator
         if self._remaining == 0 or (self._started and self._next is None):
             raise StopAsyncIteration
-        if self._started:
-            assert self._next is not None
-            page = await paginator._get_page(paginator._next_url(self._next), None)
-        else:
-            page = await paginator.first_page()
-            self._started = True
+        page = await self._reader.page_at(self._next, items_wanted=self._remaining)
+        self._started = True
         self._next = page.next or None
         if self._remaining is not None:
             del page.items[self._remaining :]

@@ -196,6 +196,15 @@ def _resource_commands(tree: _Tree) -> None:
         "task",
     )
     sub.add_argument("--by-group", action="store_true", help="also the counts of each group")
+    sub = tree.command(
+        tasks,
+        "report",
+        "tasks.report",
+        "a task's report: jobs per status and failure code, durations, vCPU-hours, failed jobs",
+        "project",
+        "task",
+    )
+    sub.add_argument("--group", metavar="G", help="only the jobs of group G")
 
     images = tree.group("images", "the project's container registry")
     tree.command(images, "list", "images.list", "the registry's images", "project")
@@ -256,11 +265,24 @@ def _job_commands(tree: _Tree) -> None:
         jobs,
         "cancel",
         "jobs.cancel",
-        "ask to cancel every unfinished job of a task (or of one group)",
+        "cancel every unfinished job of a task (or of one group) and wait until each has ended",
         "project",
         "task",
     )
     sub.add_argument("--group", metavar="G", help="only the jobs of group G")
+    sub.add_argument(
+        "--no-wait", action="store_true", help="only ask to cancel; do not wait for the jobs"
+    )
+    sub.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=300.0,
+        metavar="S",
+        help="give up waiting after S seconds, naming the jobs not ended (default 300)",
+    )
+    sub.add_argument(
+        "--interval", type=_seconds, default=2.0, metavar="S", help="seconds between polls"
+    )
 
 
 def _other_commands(tree: _Tree) -> None:

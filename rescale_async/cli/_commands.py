@@ -26,6 +26,7 @@ HANDLERS: dict[str, Handler] = {
     "tasks.create": _tasks.create,
     "tasks.delete": _tasks.delete,
     "tasks.stats": _tasks.stats,
+    "tasks.report": _tasks.report,
     "images.list": _images.list_images,
     "images.status": _images.status,
     "images.create-repo": _images.create_repo,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..htc.client import HTCClient
+from ..htc.orchestration import Progress, ProgressHook
 from ..htc.types import Job, JobRef, LogEvent
 from ._context import Context
 from ._errors import EXIT_OK
@@ -61,9 +62,9 @@ def _write_lines(out: Output, lines: Iterable[LogEvent], *, timestamps: bool) ->
         if out.json:
             out.json_line(event)
         elif timestamps:
-            out.line(f"{when(event.timestamp)}  {event.message.rstrip(chr(10))}")
+            out.line(f"{when(event.timestamp)}  {(event.message or '').rstrip(chr(10))}")
         else:
-            out.line(event.message.rstrip("\n"))
+            out.line((event.message or "").rstrip("\n"))
     out.out.flush()
 
 
@@ -127,22 +128,49 @@ async def events(ctx: Context) -> int:
     return EXIT_OK
 
 
+def _cancel_progress(out: Output, which: str) -> ProgressHook:
+    """A progress line on stderr whenever the counts move: how many jobs have ended."""
+
+    def show(progress: Progress) -> None:
+        out.note(f"cancelling {which}: {progress.done} of {progress.total} jobs ended")
+
+    return show
+
+
 async def cancel(ctx: Context) -> int:
+    """Ask to cancel, then (unless ``--no-wait``) wait until every job has ended: the API's
+    200 alone does not mean that. Not confirmed by ``--timeout``: an error naming the jobs.
+    """
     out = ctx.output
+    args = ctx.args
     ref = ctx.task_ref()
-    group: str | None = ctx.args.group
+    group: str | None = args.group
+    which = f"group {group!r} of task {ref.task_id}" if group else f"task {ref.task_id}"
+    result = None
     async with ctx.client() as client:
-        await client.jobs.cancel(ref, group=group)
+        if args.no_wait:
+            await client.jobs.cancel(ref, group=group)
+        else:
+            result = await client.jobs.cancel_and_wait(
+                ref,
+                group=group,
+                timeout=args.timeout,
+                interval=args.interval,
+                progress=None if out.json else _cancel_progress(out, which),
+            )
     if out.json:
-        out.emit_json(
-            {
-                "projectId": ref.project_id,
-                "taskId": ref.task_id,
-                "group": group,
-                "cancelRequested": True,
-            }
-        )
-    else:
-        which = f"group {group!r} of task {ref.task_id}" if group else f"task {ref.task_id}"
+        data: dict[str, object] = {
+            "projectId": ref.project_id,
+            "taskId": ref.task_id,
+            "group": group,
+            "cancelRequested": True,
+        }
+        if result is not None:
+            data.update(confirmed=True, ended=len(result.succeeded) + len(result.failed))
+        out.emit_json(data)
+    elif result is None:
         out.line(f"asked to cancel every unfinished job of {which}")
+    else:
+        ended = len(result.succeeded) + len(result.failed)
+        out.line(f"cancelled {which}: all {ended} jobs have ended")
     return EXIT_OK

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from ..htc.orchestration import TaskReport
 from ..htc.types import JobStatus, JobStatusSummary
 from ._context import Context
 from ._errors import EXIT_OK
 from ._output import Output
 
-__all__ = ["create", "delete", "list_tasks", "stats"]
+__all__ = ["create", "delete", "list_tasks", "report", "stats"]
 
 
 async def list_tasks(ctx: Context) -> int:
@@ -98,4 +99,47 @@ async def stats(ctx: Context) -> int:
         out.emit_json(data)
     else:
         _render_stats(out, summary, groups)
+    return EXIT_OK
+
+
+def _seconds_text(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.1f} s"
+
+
+def _render_report(out: Output, report: TaskReport) -> None:
+    statuses = _statuses_of(report.by_status)
+    rows: list[tuple[object, ...]] = [(s, report.by_status[s]) for s in statuses]
+    rows.append(("TOTAL", report.total))
+    out.table(["STATUS", "JOBS"], rows)
+    if report.by_failure_code:
+        out.table(["FAILURE CODE", "JOBS"], sorted(report.by_failure_code.items()))
+    d = report.durations
+    low, middle, high = (_seconds_text(value) for value in (d.min, d.median, d.max))
+    out.line(
+        f"durations of {d.count} ended jobs: min {low}, median {middle}, max {high}; "
+        f"vCPU-hours used: {report.vcpu_hours:.3f}"
+    )
+    if report.failed:
+        out.table(
+            ["FAILED JOB", "STATUS", "FAILURE CODE"],
+            ((f.job.job_id, str(f.status), f.failure_code or "(cancelled)") for f in report.failed),
+        )
+
+
+def _statuses_of(counts: dict[str, int]) -> list[str]:
+    """The statuses of ``counts`` in the order a job passes through them."""
+    known = [status.value for status in JobStatus if status.value in counts]
+    return known + sorted(set(counts) - set(known))
+
+
+async def report(ctx: Context) -> int:
+    """A task's (or one group's) report: counts, failure codes, durations, vCPU-hours."""
+    out = ctx.output
+    ref = ctx.task_ref()
+    async with ctx.client() as client:
+        found = await client.jobs.report(ref, group=ctx.args.group)
+    if out.json:
+        out.emit_json(found.to_dict())
+    else:
+        _render_report(out, found)
     return EXIT_OK

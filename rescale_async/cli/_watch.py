@@ -67,13 +67,18 @@ async def _until_done(
         await anyio.sleep(interval)
 
 
+async def _task_name(client: HTCClient, ref: TaskRef) -> str:
+    """The task's name, or its id when the service sends no name."""
+    return (await client.tasks.get(ref)).task_name or ref.task_id
+
+
 async def watch(ctx: Context) -> int:
     out = ctx.output
     args = ctx.args
     refs = [TaskRef(args.project, task_id) for task_id in dict.fromkeys(args.tasks)]
     interval: float = args.interval
     async with ctx.client() as client:
-        watched = [_Watched(ref, (await client.tasks.get(ref)).task_name) for ref in refs]
+        watched = [_Watched(ref, await _task_name(client, ref)) for ref in refs]
         if out.json:
             await _until_done(client, watched, interval, lambda: None)
         elif out.is_terminal:

@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 
-from ._config import JOB_ORDERS, EmulatorConfig
+from ._config import JOB_ORDERS, RUN_MODES, EmulatorConfig
 from ._emulator import Emulator
 from ._faults import Counters, FaultRule
 from ._server import ServedEmulator, serve
@@ -28,6 +28,19 @@ def _image(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(
             f"expected NAME or NAME=PENDING_SECONDS, got {text!r}"
         ) from None
+
+
+def _duration_range(text: str) -> tuple[float, float]:
+    low, _, high = text.partition(":")
+    try:
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected SECONDS or MIN:MAX seconds, got {text!r}"
+        ) from None
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise argparse.ArgumentTypeError(f"expected 0 <= MIN <= MAX, got {text!r}")
+    return bounds
 
 
 def _positive(kind: type[float] | type[int], *, zero: bool = False) -> Callable[[str], Any]:
@@ -130,6 +143,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="write every job's id, task, status and completion time (as the jobs really are, "
         "not the API's refreshed snapshot) as JSON at exit",
     )
+    parser.add_argument(
+        "--run-mode",
+        choices=RUN_MODES,
+        default=EmulatorConfig.run_mode,
+        help="how jobs run: host processes, or simulated (no process: a drawn duration and "
+        "outcome, so 100,000 jobs finish in minutes)",
+    )
+    parser.add_argument(
+        "--simulated-duration",
+        type=_duration_range,
+        default=EmulatorConfig.simulated_duration,
+        metavar="MIN[:MAX]",
+        help="seconds a simulated job runs, uniform between MIN and MAX (default 0)",
+    )
+    parser.add_argument(
+        "--simulated-failure-rate",
+        type=float,
+        default=EmulatorConfig.simulated_failure_rate,
+        metavar="P",
+        help="probability a simulated job attempt fails (default 0)",
+    )
     parser.add_argument("--seed", type=int, help="seed for the emulator's random choices")
     parser.add_argument("--verbose", "-v", action="store_true", help="log what the emulator does")
     return parser.parse_args(argv)
@@ -148,6 +182,9 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         "db_path": args.db,
         "max_page_size": args.max_page_size,
         "job_order": args.job_order,
+        "run_mode": args.run_mode,
+        "simulated_duration": args.simulated_duration,
+        "simulated_failure_rate": args.simulated_failure_rate,
     }
     if args.image:
         fields["images"] = dict(args.image)

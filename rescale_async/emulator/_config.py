@@ -8,11 +8,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, get_args
 
-__all__ = ["DEFAULT_IMAGES", "JOB_ORDERS", "EmulatorConfig", "JobOrder"]
+__all__ = ["DEFAULT_IMAGES", "JOB_ORDERS", "RUN_MODES", "EmulatorConfig", "JobOrder", "RunMode"]
 
 JobOrder = Literal["created", "shuffled", "reversed"]
 """Orders a task's jobs can be listed in (``EmulatorConfig.job_order``)."""
 JOB_ORDERS: tuple[JobOrder, ...] = get_args(JobOrder)
+
+RunMode = Literal["process", "simulated"]
+"""How jobs run (``EmulatorConfig.run_mode``): host processes, or simulated on the clock."""
+RUN_MODES: tuple[RunMode, ...] = get_args(RunMode)
 
 DEFAULT_IMAGES: Mapping[str, float] = MappingProxyType(
     {"hello-world:latest": 0.0, "python:3.11": 0.0, "emulator/job:latest": 0.0}
@@ -92,6 +96,16 @@ class EmulatorConfig:
         "WINDIR",
     )
     """Host environment variables a job inherits (everything else comes from the job)."""
+    run_mode: RunMode = "process"
+    """"process": a job's commands run as host processes. "simulated": no process, no working
+    directory: each attempt stays RUNNING for a random ``simulated_duration`` on the emulator's
+    clock, then fails with probability ``simulated_failure_rate`` (else succeeds), drawn from
+    ``seed``; the statuses, events, retries, limits and cancellation are the same. Lets 100,000
+    jobs run in minutes (raise ``max_workers``: it bounds simulated jobs running at once too)."""
+    simulated_duration: tuple[float, float] = (0.0, 0.0)
+    """Seconds a simulated attempt runs: uniform between the two bounds."""
+    simulated_failure_rate: float = 0.0
+    """Chance a simulated attempt fails (ErrorNonZeroContainerExitCode, exit code 1)."""
 
     # --- API behaviour ------------------------------------------------------------------------
     max_page_size: int = 10000
@@ -141,5 +155,23 @@ class EmulatorConfig:
             )
         if not self.regions:
             raise ValueError("regions must name at least one region")
+        self._check_simulation()
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")
+
+    def _check_simulation(self) -> None:
+        """Clear errors for the simulated run mode's settings."""
+        if self.run_mode not in RUN_MODES:
+            raise ValueError(
+                f"run_mode must be one of {', '.join(RUN_MODES)}, got {self.run_mode!r}"
+            )
+        low, high = self.simulated_duration
+        if not 0.0 <= low <= high:
+            raise ValueError(
+                "simulated_duration must be (min, max) seconds with 0 <= min <= max, got "
+                f"{self.simulated_duration!r}"
+            )
+        if not 0.0 <= self.simulated_failure_rate <= 1.0:
+            raise ValueError(
+                f"simulated_failure_rate must be in [0, 1], got {self.simulated_failure_rate}"
+            )

@@ -162,18 +162,22 @@ async def test_cancel_a_group_then_a_task(cli: Cli, tmp_path: Path) -> None:
     await cli.finish([kept])
     [doomed] = await cli.submit(task, request(gated(gate)), group="doomed")
     [other] = await cli.submit(task, request(gated(gate)), group="other")
-    done = await cli.ok("jobs", "cancel", cli.project, task, "--group", "doomed")
+    done = await cli.ok("jobs", "cancel", cli.project, task, "--group", "doomed", "--no-wait")
     assert done == f"asked to cancel every unfinished job of group 'doomed' of task {task}\n"
     await cli.finish([doomed])
     assert (await cli.json("jobs", "get", cli.project, task, other))["status"] != "FAILED"
-    data = await cli.json("jobs", "cancel", cli.project, task)
+    # Without --no-wait the command returns once every job has ended (a deliberate change:
+    # it used to return on the API's 200).
+    data = await cli.json("jobs", "cancel", cli.project, task, "--interval", "0.05")
     assert data == {
         "projectId": cli.project,
         "taskId": task,
         "group": None,
         "cancelRequested": True,
+        "confirmed": True,
+        "ended": 3,
     }
-    await cli.finish([other])
+    assert (await cli.json("jobs", "get", cli.project, task, other))["status"] == "FAILED"
     events = await cli.json("jobs", "events", cli.project, task, doomed)
     assert events[-1]["status"] == "FAILED" and events[-1]["userCancelledEvent"] is True
     table = await cli.ok("jobs", "events", cli.project, task, doomed)

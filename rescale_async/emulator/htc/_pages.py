@@ -11,6 +11,7 @@ import base64
 import binascii
 import bisect
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,6 +21,8 @@ from starlette.requests import Request
 from ._errors import bad_request
 
 __all__ = [
+    "LOG_PAGE_SIZE_MAX",
+    "PAGE_SIZE_MAX",
     "Cursor",
     "PageRequest",
     "next_url",
@@ -32,6 +35,11 @@ __all__ = [
 T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 100
+PAGE_SIZE_MAX = 1000
+"""The service's largest ``pageSize`` for every listing but job logs."""
+LOG_PAGE_SIZE_MAX = 10000
+"""The service's largest ``pageSize`` for job logs."""
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -70,23 +78,24 @@ class PageRequest:
 def page_request(request: Request, kind: str, *, maximum: int) -> PageRequest:
     """``pageSize`` (1..maximum, default 100) and the cursor from ``pageIndex``; else 400."""
     raw = request.query_params.get("pageSize")
-    size = DEFAULT_PAGE_SIZE
-    if raw is not None and raw != "":
-        try:
-            size = int(raw)
-        except ValueError:
-            raise bad_request(
-                "INVALID_PAGE_SIZE", f"pageSize must be an integer, got {raw!r}"
-            ) from None
-        if not 1 <= size <= maximum:
-            raise bad_request(
-                "INVALID_PAGE_SIZE",
-                f"pageSize must be between 1 and {maximum}, got {size}",
-                f"Maximum value: {maximum}",
-            )
+    size = DEFAULT_PAGE_SIZE if raw is None or raw == "" else _page_size(raw, maximum)
     token = request.query_params.get("pageIndex")
     cursor = decode_token(token, kind) if token else Cursor(kind, -1)
     return PageRequest(size, cursor)
+
+
+def _page_size(raw: str, maximum: int) -> int:
+    """``raw``, a decimal integer 1..maximum; else 400 INVALID_PAGE_SIZE."""
+    if not _INTEGER.fullmatch(raw):
+        raise bad_request("INVALID_PAGE_SIZE", f"pageSize must be an integer, got {raw!r}")
+    size = int(raw)
+    if not 1 <= size <= maximum:
+        raise bad_request(
+            "INVALID_PAGE_SIZE",
+            f"pageSize must be between 1 and {maximum}, got {size}",
+            f"Maximum value: {maximum}",
+        )
+    return size
 
 
 def next_url(request: Request, cursor: Cursor) -> str:

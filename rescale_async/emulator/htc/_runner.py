@@ -2,7 +2,9 @@
 
 A job's ``commands`` run as a host process (no shell, no container: the image is a label) in
 the job's own working directory, with the job's ``envs`` and the variables an HTC job gets.
-Its stdout and stderr lines become log lines. Lifecycle:
+Its stdout and stderr lines become log lines. With ``run_mode="simulated"`` no process runs:
+an attempt lasts a drawn duration and ends with a drawn outcome (one log line says so).
+Lifecycle:
 
 SUBMITTED_TO_RESCALE (held while the project's or workspace's vCPU limit is full)
 -> SUBMITTED_TO_PROVIDER -> RUNNABLE (waiting for one of ``max_workers`` workers)
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -106,6 +109,10 @@ class Runner:
         self._workspace_usage = 0
         self._attempts: dict[str, _Attempt] = {}
         self._wake = anyio.Event()
+        self._simulation = random.Random(  # noqa: S311 - not for secrets
+            None if config.seed is None else f"simulated-{config.seed}"
+        )
+        """Draws simulated durations and outcomes (``run_mode="simulated"``)."""
         self._send: MemoryObjectSendStream[str]  # the queue of admitted jobs, made by run()
         self._receive: MemoryObjectReceiveStream[str]
         self.processes = 0
@@ -227,7 +234,10 @@ class Runner:
         job.attempts += 1
         try:
             state.transition(job, str(JobStatus.STARTING), "Starting container")
-            outcome = await self._execute(job, attempt)
+            if self._config.run_mode == "simulated":
+                outcome = await self._simulate(job, attempt)
+            else:
+                outcome = await self._execute(job, attempt)
         finally:
             self._attempts.pop(job.job_id, None)
         if outcome.retryable and job.attempts <= job.max_retries and not job.cancel_requested:
@@ -273,7 +283,7 @@ class Runner:
             job.refresh_token = state.add_refresh_token(claims)
         env = {name: os.environ[name] for name in self._config.inherit_env if name in os.environ}
         env["HOME"] = str(job_dir)
-        env.update({e.name: e.value for e in job.definition.envs or ()})
+        env.update({e.name: e.value or "" for e in job.definition.envs or () if e.name})
         env.update(
             {
                 "RESCALE_HTC_PROJECT_ID": job.project_id,
@@ -403,6 +413,32 @@ class Runner:
             container_reason="Container Exited",
         )
 
+    async def _simulate(self, job: JobRecord, attempt: _Attempt) -> _Outcome:
+        """One attempt without a process: RUNNING for a drawn duration, then a drawn outcome
+        (a timeout when the duration exceeds the job's scaled ``execTimeoutSeconds``).
+        """
+        config = self._config
+        low, high = config.simulated_duration
+        duration = self._simulation.uniform(low, high)
+        fails = self._simulation.random() < config.simulated_failure_rate
+        timeout = job.definition.exec_timeout_seconds
+        limit = math.inf if timeout is None else timeout * config.exec_timeout_scale
+        with attempt.scope:
+            if config.startup_delay > 0:
+                await anyio.sleep(config.startup_delay)
+            self._state.transition(job, str(JobStatus.RUNNING), "Container running")
+            await anyio.sleep(min(duration, limit))
+        if attempt.cancelled:
+            return self._outcome(None, attempt, timed_out=False, start_error=None)
+        timed_out = duration > limit
+        code = 1 if fails else 0
+        self._state.append_log(
+            job,
+            f"simulated attempt {job.attempts}: "
+            + ("timed out" if timed_out else f"{duration:.3f} s, exit code {code}"),
+        )
+        return _simulated_outcome(timed_out=timed_out, fails=fails)
+
     async def _terminate(self, process: anyio.abc.Process) -> None:
         """SIGTERM the job's processes, SIGKILL them after ``kill_grace`` seconds."""
         _signal_group(process, signal.SIGTERM)
@@ -430,6 +466,28 @@ class Runner:
         finally:
             if pending:
                 state.append_log(job, _decode(pending))
+
+
+def _simulated_outcome(*, timed_out: bool, fails: bool) -> _Outcome:
+    """How a simulated attempt that was not cancelled ends."""
+    if timed_out:
+        return _Outcome(
+            str(JobStatus.FAILED),
+            "Job attempt duration exceeded timeout",
+            failure_code="ErrorTimeout",
+            container_reason="Job attempt duration exceeded timeout",
+        )
+    if fails:
+        return _Outcome(
+            str(JobStatus.FAILED),
+            "Essential container in task exited",
+            failure_code="ErrorNonZeroContainerExitCode",
+            exit_code=1,
+            container_reason="Container Exited",
+        )
+    return _Outcome(
+        str(JobStatus.SUCCEEDED), "Completed", exit_code=0, container_reason="Container Exited"
+    )
 
 
 def _working_dir(job_dir: Path, requested: str | None) -> Path:

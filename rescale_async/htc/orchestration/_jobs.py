@@ -8,6 +8,8 @@ from __future__ import annotations
 import builtins
 import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
 from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
@@ -22,6 +24,7 @@ from ..resources.tasks import Tasks
 from ..types import (
     Job,
     JobLike,
+    JobRef,
     JobStatus,
     JobStatusEvent,
     JobSubmitRequest,
@@ -33,11 +36,14 @@ from ..types import (
 )
 from . import _logs
 from ._batch import JobBatch
+from ._cancel import cancel_and_confirm
 from ._concurrent import run_all
 from ._ledger import LedgerLike, ParentJob, as_ledger, job_ids_of
 from ._logs import LogStream
 from ._ready import ReadyImages
-from ._results import WaitResult
+from ._report import TaskReport, build_report
+from ._resubmit import SpecLike
+from ._results import Attempt, WaitResult
 from ._spec import JobSpec
 from ._submit import Submitter, per_post, plan_sweep, split_count
 from ._watch import JobWatch, ProgressHook, ProgressStream, Watcher, WatchTarget, wait
@@ -162,8 +168,17 @@ class Jobs:
         """
         request = _as_request(spec, "spec")
         requests = [request.model_copy(update={"batch_size": n}) for n in split_count(count)]
+        one: SpecLike = (
+            spec if isinstance(spec, JobSpec) else request.model_copy(update={"batch_size": 1})
+        )
         return await self._submit_requests(
-            task, requests, group=group, ledger=ledger, key=key, image_timeout=image_timeout
+            task,
+            requests,
+            group=group,
+            ledger=ledger,
+            key=key,
+            image_timeout=image_timeout,
+            specs=[one] * count,
         )
 
     async def submit_many(
@@ -183,7 +198,8 @@ class Jobs:
         ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/batch``
         """
         requests: builtins.list[JobSubmitRequest] = []
-        for index, spec in enumerate(specs):
+        given = builtins.list(specs)
+        for index, spec in enumerate(given):
             request = _as_request(spec, f"specs[{index}]")
             if request.batch_size not in (None, 1):
                 raise ValueError(
@@ -195,7 +211,13 @@ class Jobs:
             raise ValueError("submit_many needs at least one spec, got none")
         planned, order = plan_sweep(requests)
         batch = await self._submit_requests(
-            task, planned, group=group, ledger=ledger, key=key, image_timeout=image_timeout
+            task,
+            planned,
+            group=group,
+            ledger=ledger,
+            key=key,
+            image_timeout=image_timeout,
+            specs=given,
         )
         job_ids = [""] * len(order)
         for position, job_id in zip(order, batch.job_ids, strict=True):
@@ -212,6 +234,7 @@ class Jobs:
         ledger: LedgerLike | None,
         key: str | None,
         image_timeout: float,
+        specs: builtins.list[SpecLike],
     ) -> JobBatch:
         ref = _task_ref(task)
         if group is not None and (not isinstance(group, str) or not group.strip()):
@@ -240,7 +263,8 @@ class Jobs:
 
         results = await run_all([sender(i, chunk) for i, chunk in enumerate(chunks)])
         job_ids = [job_id for _, parents in results for job_id in job_ids_of(parents)]
-        return JobBatch(self, ref, [name for name, _ in results], job_ids)
+        groups = [name for name, _ in results]
+        return JobBatch(self, ref, groups, job_ids, specs=specs, ledger=book)
 
     async def batch(self, task: TaskLike, group: str) -> JobBatch:
         """The jobs of ``group`` in the task as a JobBatch, to watch, wait for or cancel
@@ -302,7 +326,57 @@ class Jobs:
         if timeout is not None and not timeout >= 0:
             raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout!r}")
         watcher = self._watcher(targets, ledger)
-        return await wait(watcher, timeout=timeout, interval=interval, hook=progress)
+        result = await wait(watcher, timeout=timeout, interval=interval, hook=progress)
+        batches = [target for target in targets if isinstance(target, JobBatch)]
+        return replace(result, attempts=_attempts(batches, result)) if batches else result
+
+    async def cancel_and_wait(
+        self,
+        task: TaskLike,
+        *,
+        group: str | None = None,
+        timeout: float | None = 300.0,
+        interval: float = 5.0,
+        progress: ProgressHook | None = None,
+    ) -> WaitResult:
+        """Cancel every job of the task (or of ``group``) and wait until each has ended (the
+        API's 200 alone does not mean that); CancelNotConfirmedError naming the jobs that have
+        not ended by ``timeout`` seconds. Polls as ``watch`` does.
+        ``POST /htc/projects/{projectId}/tasks/{taskId}/jobs/cancel``
+        """
+        ref = _task_ref(task)
+        target: Watchable = ref if group is None else await self.batch(ref, group)
+
+        async def wait_for_end(limit: float | None) -> WaitResult:
+            return await self.wait(target, timeout=limit, interval=interval, progress=progress)
+
+        async def unfinished(_: WaitResult) -> builtins.list[JobRef]:
+            listing = self.list(ref, group=group, view=ViewType.SIMPLE, page_size=1000)
+            return [
+                JobRef(*ref, job.job_uuid)
+                async for job in listing
+                if job.status is None or not job.status.is_terminal
+            ]
+
+        what = f"group {group!r} of task {ref.task_id}" if group else f"task {ref.task_id}"
+        return await cancel_and_confirm(
+            partial(self.cancel, ref, group=group),
+            wait_for_end,
+            unfinished,
+            what=what,
+            timeout=timeout,
+        )
+
+    async def report(self, task: TaskLike, *, group: str | None = None) -> TaskReport:
+        """What the task's jobs (or ``group``'s) did: counts per status and per failure code,
+        run times (min, median, max), vCPU-hours used, the failed jobs with their codes.
+        ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs?viewType=FULL``
+        """
+        ref = _task_ref(task)
+        if group is not None and (not isinstance(group, str) or not group.strip()):
+            raise ValueError(f"group must be a non-empty name, got {group!r}")
+        listing = self.list(ref, group=group, view=ViewType.FULL, page_size=1000)
+        return await build_report(ref, group, listing, datetime.now(timezone.utc))
 
     async def get_many(
         self, task: TaskLike, job_ids: Iterable[str], *, view: ViewType | str = ViewType.SIMPLE
@@ -331,9 +405,10 @@ class Jobs:
         page_size: int = LOG_PAGE_SIZE_MAX,
         limit: int | None = None,
     ) -> AsyncPaginator[LogEvent]:
-        """The job's log lines there are now, oldest first unless ``sort="desc"``, a page (up
-        to ``page_size`` lines, at most 10000) in memory at a time; ``await`` it for the first
-        page, ``.pages()`` for pages. ``limit`` caps the number of lines.
+        """The job's log lines there are now, oldest first unless ``sort="desc"``, in pages of
+        up to ``page_size`` lines (at most 10000), the next one requested while one is read, so
+        at most two are in memory; ``await`` it for the first page, ``.pages()`` for pages.
+        ``limit`` caps the number of lines.
         ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/logs``
         """
         return self._resource.logs(job, sort=sort, page_size=page_size, limit=limit)
@@ -372,8 +447,8 @@ class Jobs:
     ) -> int:
         """Write the job's log to ``path``, oldest first, one message per line (the messages
         only, as the job printed them; no timestamps), and return the number of lines written.
-        Streams a page at a time; writes to a temporary file next to ``path`` and renames it
-        into place only once complete, so a failure or cancellation leaves no partial file.
+        Writes a page while the next is read, to a temporary file next to ``path`` renamed into
+        place only once complete, so a failure or cancellation leaves no partial file.
         ``follow=True`` waits for the job to finish, as ``follow_logs`` does.
         """
         return await _logs.save_logs(
@@ -400,6 +475,21 @@ def _watch_targets(items: Iterable[Watchable]) -> list[WatchTarget]:
             found.append(WatchTarget(item.task, item.job_ids))
         else:
             found.append(WatchTarget(_task_ref(item)))
+    return found
+
+
+def _attempts(batches: Iterable[JobBatch], result: WaitResult) -> list[Attempt]:
+    """Per spec index of each batch: its latest job, where it stands, how many attempts."""
+    where: dict[str, tuple[JobStatus, Any]] = {
+        job.job_id: (JobStatus.SUCCEEDED, None) for job in result.succeeded
+    }
+    where.update({f.job.job_id: (f.status, f.failure_code) for f in result.failed})
+    found: list[Attempt] = []
+    for batch in batches:
+        for index, job in enumerate(batch.jobs):
+            status, code = where.get(job.job_id, (None, None))
+            history = batch.history(index)
+            found.append(Attempt(index, job, len(history), status, code, tuple(history[:-1])))
     return found
 
 

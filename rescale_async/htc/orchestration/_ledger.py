@@ -32,7 +32,7 @@ import anyio
 from ..._core.exceptions import LedgerError
 from ..types import TaskRef
 
-__all__ = ["Ledger", "LedgerLike", "ParentJob", "Submission"]
+__all__ = ["Ledger", "LedgerLike", "ParentJob", "Replacement", "Submission"]
 
 T = TypeVar("T")
 
@@ -56,6 +56,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     task_id TEXT NOT NULL,
     status TEXT,
     failure_code TEXT
+);
+CREATE TABLE IF NOT EXISTS replacements (  -- added in place: older ledgers gain it unchanged
+    job_id TEXT PRIMARY KEY,         -- the resubmitted job
+    replaced TEXT NOT NULL,          -- the failed job it replaced
+    spec_index INTEGER NOT NULL,     -- the index of the spec both ran in their batch
+    attempt INTEGER NOT NULL         -- 2 for the first resubmission, and so on
 );
 """
 
@@ -290,6 +296,43 @@ class Ledger:
             )
 
         await self._run(work)
+
+    # ------------------------------------------------------------------ resubmissions
+
+    async def record_replacements(self, rows: Sequence[Replacement]) -> None:
+        """Record which job replaced which (a re-run records the same rows again, harmlessly)."""
+        values = [tuple(row) for row in rows]
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany("INSERT OR REPLACE INTO replacements VALUES (?, ?, ?, ?)", values)
+
+        if values:
+            await self._run(work)
+
+    async def replacements(self, job_ids: Iterable[str]) -> dict[str, Replacement]:
+        """The recorded replacement rows of those of ``job_ids`` that replaced a job."""
+        wanted = list(job_ids)
+
+        def work(db: sqlite3.Connection) -> dict[str, Replacement]:
+            found: dict[str, Replacement] = {}
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT * FROM replacements WHERE job_id IN ({marks})"  # noqa: S608
+                for row in db.execute(query, chunk):
+                    found[row[0]] = Replacement(*row)
+            return found
+
+        return await self._run(work)
+
+
+class Replacement(NamedTuple):
+    """A resubmitted job, the failed job it replaced, the spec index and the attempt number."""
+
+    job_id: str
+    replaced: str
+    spec_index: int
+    attempt: int
 
 
 def job_ids_of(parents: Iterable[ParentJob]) -> list[str]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..types import FailureCode, JobRef, JobStatus, TaskRef
 
-__all__ = ["JobEvent", "JobFailure", "Progress", "WaitResult"]
+__all__ = ["Attempt", "JobEvent", "JobFailure", "Progress", "WaitResult"]
 
 _SUCCEEDED = frozenset({JobStatus.SUCCEEDED, JobStatus.POD_SUCCEEDED})
 
@@ -72,13 +73,44 @@ class JobFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class Attempt:
+    """Spec ``index`` of a batch: its latest job, where that job stands, and how many jobs
+    ran the spec (1, plus one per resubmission); ``replaced`` are the earlier jobs, oldest first.
+    """
+
+    index: int
+    job: JobRef
+    attempts: int
+    status: JobStatus | None
+    failure_code: FailureCode | None = None
+    replaced: tuple[str, ...] = ()
+
+    @property
+    def job_id(self) -> str:
+        return self.job.job_id
+
+
+@dataclass(frozen=True, slots=True)
 class WaitResult:
-    """Where every watched job ended up (or stood, when a wait timed out)."""
+    """Where every watched job ended up (or stood, when a wait timed out). ``attempts``: for a
+    wait on batches, per spec index the latest attempt and how many it took.
+    """
 
     counts: dict[JobStatus, int]
     succeeded: list[JobRef] = field(default_factory=list)
     failed: list[JobFailure] = field(default_factory=list)
     total: int = 0
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One plain dict per job (per spec index, with ``attempts``, for batches), the way
+        ``pandas.DataFrame(rows)`` or ``polars.DataFrame(rows)`` take them.
+        """
+        if self.attempts:
+            return [_attempt_row(attempt) for attempt in self.attempts]
+        rows = [_job_row(job, JobStatus.SUCCEEDED, None) for job in self.succeeded]
+        rows += [_job_row(f.job, f.status, f.failure_code) for f in self.failed]
+        return rows
 
     @property
     def finished(self) -> bool:
@@ -89,3 +121,26 @@ class WaitResult:
     def ok(self) -> bool:
         """True when every job ended and succeeded."""
         return len(self.succeeded) == self.total
+
+
+def _text(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _job_row(job: JobRef, status: JobStatus | None, code: FailureCode | None) -> dict[str, Any]:
+    return {
+        "project_id": job.project_id,
+        "task_id": job.task_id,
+        "job_id": job.job_id,
+        "status": _text(status),
+        "failure_code": _text(code),
+    }
+
+
+def _attempt_row(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "index": attempt.index,
+        **_job_row(attempt.job, attempt.status, attempt.failure_code),
+        "attempts": attempt.attempts,
+        "replaced": ",".join(attempt.replaced),
+    }

@@ -49,28 +49,40 @@ _TRANSIENT = (APIConnectionError, InternalServerError, RateLimitError)
 
 
 class _TaskWatch:
-    """What the watcher knows of one task."""
+    """What the watcher knows of one task, kept small: at 100,000 jobs every byte per job
+    counts (a dict entry per job seen, statuses shared enum members, no per-job objects).
+    """
 
-    __slots__ = ("believed", "failures", "finished", "statuses", "task", "tracked")
+    __slots__ = ("believed", "failures", "finished", "others", "statuses", "task", "whole")
 
-    def __init__(self, task: TaskRef, tracked: set[str] | None) -> None:
+    def __init__(self, task: TaskRef, watched: dict[str, JobStatus | None] | None) -> None:
         self.task = task
-        self.tracked = tracked
-        """The watched job ids; None: every job of the task."""
-        self.statuses: dict[str, JobStatus | None] = dict.fromkeys(tracked or ())
-        """Every job of the task seen so far (watched or not), and its last seen status."""
+        self.whole = watched is None
+        """True: every job of the task is watched, as it is seen."""
+        self.statuses: dict[str, JobStatus | None] = {} if watched is None else watched
+        """The watched jobs and their last seen statuses (None: not seen yet)."""
+        self.others: dict[str, JobStatus] = {}
+        """The task's other jobs seen so far and their statuses: they count in its summary."""
         self.failures: dict[str, FailureCode] = {}
+        """The failure codes of watched jobs that have one."""
         self.believed: Counter[JobStatus] | None = None
         """The task's counts as the watcher's job statuses add up; None before any listing."""
         self.finished = False
 
     def watched(self) -> Iterable[tuple[str, JobStatus | None]]:
-        if self.tracked is None:
-            return self.statuses.items()
-        return ((job_id, self.statuses[job_id]) for job_id in self.tracked)
+        return self.statuses.items()
+
+    def is_watched(self, job_id: str) -> bool:
+        return self.whole or job_id in self.statuses
+
+    def counts(self) -> Counter[JobStatus]:
+        """The task's counts by status, as the statuses seen add up."""
+        counts = Counter(s for s in self.statuses.values() if s is not None)
+        counts.update(self.others.values())
+        return counts
 
     def update_finished(self) -> None:
-        self.finished = all(s is not None and s.is_terminal for _, s in self.watched())
+        self.finished = all(s is not None and s.is_terminal for s in self.statuses.values())
 
 
 class JobLister(Protocol):
@@ -111,15 +123,15 @@ class Watcher:
         self._jobs = jobs
         self._tasks = tasks
         self._ledger = ledger
-        watched: dict[TaskRef, set[str] | None] = {}
+        watched: dict[TaskRef, dict[str, JobStatus | None] | None] = {}
         for target in targets:
             if target.job_ids is None:
                 watched[target.task] = None
             else:
-                known = watched.setdefault(target.task, set())
+                known = watched.setdefault(target.task, {})
                 if known is not None:
-                    known.update(target.job_ids)
-        self._states = [_TaskWatch(task, tracked) for task, tracked in watched.items()]
+                    known.update(dict.fromkeys(target.job_ids))
+        self._states = [_TaskWatch(task, jobs) for task, jobs in watched.items()]
         self._loaded = ledger is None
         self._unrecorded: list[tuple[TaskRef, str, str, str | None]] = []
         self.requests = 0
@@ -139,7 +151,7 @@ class Watcher:
                 state.statuses[job_id] = JobStatus(status)
                 if code:
                     state.failures[job_id] = FailureCode(code)
-            if state.tracked is not None:  # ended jobs stay ended: no need to ask again
+            if not state.whole:  # ended jobs stay ended: no need to ask again
                 state.update_finished()
         self._loaded = True
 
@@ -180,10 +192,10 @@ class Watcher:
             listed: list[JobStatus | None] = [*grown] if grown else [None]
             for status in listed:
                 await self._list(state, status, events)
-            believed = Counter(s for s in state.statuses.values() if s is not None)
+            believed = state.counts()
             if believed != counts and grown:
                 await self._list(state, None, events)
-                believed = Counter(s for s in state.statuses.values() if s is not None)
+                believed = state.counts()
             state.believed = believed
             state.update_finished()
         except _TRANSIENT as exc:
@@ -209,6 +221,9 @@ class Watcher:
         if status is None:
             return None
         job_id = job.job_uuid
+        if not state.is_watched(job_id):
+            state.others[job_id] = status
+            return None
         old = state.statuses.get(job_id)
         code = job.failure_code
         if old == status and state.failures.get(job_id) == code:
@@ -218,8 +233,6 @@ class Watcher:
             state.failures.pop(job_id, None)
         else:
             state.failures[job_id] = code
-        if state.tracked is not None and job_id not in state.tracked:
-            return None
         return JobEvent(JobRef(*state.task, job_id), old, status, code)
 
     def progress(self) -> Progress:

@@ -8,9 +8,26 @@ from ..._core.pagination import AsyncPaginator
 from ..._core.parsing import parse
 from ..._core.pipeline import AuthKind, Pipeline, segment
 
-__all__ = ["APIResource", "parse", "segment"]
+__all__ = ["PAGE_SIZE_MAX", "APIResource", "page_size_within", "parse", "segment"]
 
 T = TypeVar("T")
+
+PAGE_SIZE_MAX = 1000
+"""The largest ``pageSize`` the service accepts for every listing but job logs."""
+
+
+def page_size_within(page_size: int | None, maximum: int, listing: str) -> int:
+    """``page_size``, or ``maximum`` when not given, so that walking a whole listing takes the
+    fewest requests; outside 1..maximum, a ValueError before any request is sent.
+    """
+    if page_size is None:
+        return maximum
+    if not 1 <= page_size <= maximum:
+        raise ValueError(
+            f"page_size for {listing} must be 1..{maximum}, got {page_size}: the service "
+            f"returns at most {maximum} per page (leave page_size out to get that many)"
+        )
+    return page_size
 
 
 class APIResource:
@@ -52,10 +69,14 @@ class APIResource:
         path: str,
         item_type: type[T],
         *,
+        listing: str,
         params: dict[str, Any] | None = None,
         page_size: int | None = None,
         limit: int | None = None,
+        max_page_size: int = PAGE_SIZE_MAX,
     ) -> AsyncPaginator[T]:
-        return self._pipeline.paginate(
-            path, item_type, params=params, page_size=page_size, limit=limit
-        )
+        """A paginator over ``path`` asking for pages of ``page_size`` items, by default the
+        largest the ``listing`` allows (``max_page_size``); ``limit`` caps the items.
+        """
+        size = page_size_within(page_size, max_page_size, listing)
+        return self._pipeline.paginate(path, item_type, params=params, page_size=size, limit=limit)

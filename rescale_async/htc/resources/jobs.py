@@ -92,7 +92,9 @@ class Jobs(APIResource):
             "jobId": None if ids is None else [*ids],
             "viewType": None if view is None else ViewType(view).value,
         }
-        return self._list(path, Job, params=params, page_size=page_size, limit=limit)
+        return self._list(
+            path, Job, listing="jobs", params=params, page_size=page_size, limit=limit
+        )
 
     async def submit_batch(
         self, task: TaskLike, requests: SubmitRequests, *, group: str | None = None
@@ -139,7 +141,9 @@ class Jobs(APIResource):
         ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/events``
         """
         path = f"{job_path(job)}/events"
-        return self._list(path, JobStatusEvent, page_size=page_size, limit=limit)
+        return self._list(
+            path, JobStatusEvent, listing="job events", page_size=page_size, limit=limit
+        )
 
     @overload
     def logs(
@@ -171,8 +175,9 @@ class Jobs(APIResource):
         limit: int | None = None,
         cast_to: type[T] | type[LogEvent] = LogEvent,
     ) -> AsyncPaginator[T] | AsyncPaginator[LogEvent]:
-        """The job's log lines, oldest first unless ``sort="desc"``, fetched a page at a time
-        (at most ``page_size`` lines, up to 10000, held in memory at once); ``cast_to`` parses
+        """The job's log lines, oldest first unless ``sort="desc"``, in pages of ``page_size``
+        lines (1..10000, the service's maximum and the default); iterating holds two pages at
+        most, the next one being requested while the current one is parsed. ``cast_to`` parses
         each line as a lighter shape when less is needed (a TypedDict of ``message``).
         ``GET /htc/projects/{projectId}/tasks/{taskId}/jobs/{jobId}/logs``
         """
@@ -180,10 +185,14 @@ class Jobs(APIResource):
             raise ValueError(
                 f"sort must be 'asc' (oldest first) or 'desc' (newest first), got {sort!r}"
             )
-        if not 1 <= page_size <= LOG_PAGE_SIZE_MAX:
-            raise ValueError(f"page_size for logs must be 1..{LOG_PAGE_SIZE_MAX}, got {page_size}")
         path = f"{job_path(job)}/logs"
         paginator: AsyncPaginator[Any] = self._list(
-            path, cast_to, params={"sort": sort}, page_size=page_size, limit=limit
+            path,
+            cast_to,
+            listing="logs",
+            params={"sort": sort},
+            page_size=page_size,
+            limit=limit,
+            max_page_size=LOG_PAGE_SIZE_MAX,
         )
         return paginator

@@ -46,6 +46,7 @@ class Projects(APIResource):
         return self._list(
             "htc/projects",
             Project,
+            listing="projects",
             params={"onlyMyProjects": only_mine},
             page_size=page_size,
             limit=limit,

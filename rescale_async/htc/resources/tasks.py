@@ -17,7 +17,7 @@ from ..types import (
     TaskLike,
     TaskUpdate,
 )
-from ._base import APIResource, parse
+from ._base import PAGE_SIZE_MAX, APIResource, page_size_within, parse
 from ._ids import project_path, task_path
 
 __all__ = ["Tasks"]
@@ -31,7 +31,7 @@ class Tasks(APIResource):
     ) -> AsyncPaginator[Task]:
         """Every task of the project. ``GET /htc/projects/{projectId}/tasks``"""
         path = f"{project_path(project)}/tasks"
-        return self._list(path, Task, page_size=page_size, limit=limit)
+        return self._list(path, Task, listing="tasks", page_size=page_size, limit=limit)
 
     async def create(self, project: ProjectLike, *, name: str, description: str = "") -> Task:
         """Create a task in the project. ``POST /htc/projects/{projectId}/tasks``"""
@@ -91,7 +91,14 @@ class Tasks(APIResource):
         path = f"{task_path(task)}/group-summary-statistics"
         groups = [group] if isinstance(group, str) else group
         params = {"group": None if groups is None else [*groups]}
-        return self._list(path, JobStatusSummary, params=params, page_size=page_size, limit=limit)
+        return self._list(
+            path,
+            JobStatusSummary,
+            listing="group summaries",
+            params=params,
+            page_size=page_size,
+            limit=limit,
+        )
 
     def groups(
         self, task: TaskLike, *, page_size: int | None = None, limit: int | None = None
@@ -116,6 +123,6 @@ class Tasks(APIResource):
             f"{task_path(task)}/groups",
             str,
             base_url=pipeline.base_url,
-            page_size=page_size,
+            page_size=page_size_within(page_size, PAGE_SIZE_MAX, "groups"),
             limit=limit,
         )

@@ -29,7 +29,7 @@ class AuthToken(APIModel):
     """A bearer JWT and its lifetime in seconds, from ``GET /auth/token`` (HTCToken)."""
 
     token_value: SecretText
-    expires_in: int
+    expires_in: int | None = None
 
 
 TokenPayload: TypeAlias = str

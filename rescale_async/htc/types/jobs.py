@@ -149,10 +149,10 @@ class JobStatusSummaryList(ListResponse[JobStatusSummary]):
 
 
 class LogEvent(APIModel):
-    """One line of a job's log (HTCLogEvent)."""
+    """One line of a job's log (HTCLogEvent); either part may be missing from a response."""
 
-    timestamp: UTCDateTime
-    message: str
+    timestamp: UTCDateTime | None = None
+    message: str | None = None
 
 
 class JobLogList(ListResponse[LogEvent]):

@@ -25,7 +25,7 @@ class LimitCreate(LimitUpdate):
 
 
 class _LimitFields(APIModel):
-    v_cpus: int = Field(alias="vCPUs")
+    v_cpus: int | None = Field(None, alias="vCPUs")
     workspace_id: str | None = None
     created_at: UTCDateTime | None = None
     created_by: str | None = None
@@ -34,9 +34,9 @@ class _LimitFields(APIModel):
 
 
 class ProjectLimit(_LimitFields):
-    """A vCPU limit on a project (HTCProjectLimit)."""
+    """A vCPU limit on a project (HTCProjectLimit); ``id`` (needed by later calls) is required."""
 
-    id: int | None = None
+    id: int
     project_id: str | None = None
     modifier_role: ModifierRole | None = None
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ._base import APIModel, ListResponse, RequestModel, UTCDateTime
+from pydantic import field_validator
+
+from ._base import APIModel, ListResponse, RequestModel, UTCDateTime, check_strictly
 from .enums import Region
 
 __all__ = [
@@ -31,25 +33,39 @@ class RegionStorageSettings(APIModel):
 class RegionSettings(APIModel):
     """A compute region paired with the storage region it uses (HTCRegionSettings)."""
 
-    compute_settings: RegionComputeSettings
-    storage_settings: RegionStorageSettings
+    compute_settings: RegionComputeSettings | None = None
+    storage_settings: RegionStorageSettings | None = None
 
 
-class _ProjectFields(APIModel):
+class _RegionSettingsSpec(RequestModel):
+    """RegionSettings as a request must send it: both halves, nothing else."""
+
+    compute_settings: dict[str, object]
+    storage_settings: dict[str, object]
+
+
+class ProjectCreate(RequestModel):
+    """The body of ``POST /htc/projects`` (HTCProject without its read-only fields)."""
+
     project_name: str
     project_description: str
     regions: list[Region] | None = None
     region_settings: list[RegionSettings] | None = None
 
+    @field_validator("region_settings", mode="before")
+    @classmethod
+    def _complete_region_settings(cls, settings: object) -> object:
+        return check_strictly(_RegionSettingsSpec, settings, "regionSettings")
 
-class ProjectCreate(_ProjectFields, RequestModel):
-    """The body of ``POST /htc/projects`` (HTCProject without its read-only fields)."""
 
-
-class Project(_ProjectFields):
-    """A project as the API returns it (HTCProject)."""
+class Project(APIModel):
+    """A project as the API returns it (HTCProject); ``project_id`` is all it must carry."""
 
     project_id: str
+    project_name: str | None = None
+    project_description: str | None = None
+    regions: list[Region] | None = None
+    region_settings: list[RegionSettings] | None = None
     workspace_id: str | None = None
     organization_code: str | None = None
     container_registry: str | None = None

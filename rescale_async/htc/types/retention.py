@@ -9,13 +9,20 @@ from ._base import APIModel, RequestModel, UTCDateTime
 __all__ = ["TaskRetentionPolicy", "TaskRetentionPolicyUpdate", "WorkspaceTaskRetentionPolicy"]
 
 
-class _RetentionFields(APIModel):
-    archive_after: int = Field(ge=0, description="Hours of inactivity before archiving; 0: never")
-    delete_after: int = Field(ge=0, description="Hours after archiving before deletion; 0: never")
+_ARCHIVE_AFTER = "Hours of inactivity before archiving; 0: never"
+_DELETE_AFTER = "Hours after archiving before deletion; 0: never"
 
 
-class TaskRetentionPolicyUpdate(_RetentionFields, RequestModel):
+class TaskRetentionPolicyUpdate(RequestModel):
     """The body of ``PUT .../task-retention-policy`` for a project or workspace."""
+
+    archive_after: int = Field(ge=0, description=_ARCHIVE_AFTER)
+    delete_after: int = Field(ge=0, description=_DELETE_AFTER)
+
+
+class _RetentionFields(APIModel):
+    archive_after: int | None = Field(None, description=_ARCHIVE_AFTER)
+    delete_after: int | None = Field(None, description=_DELETE_AFTER)
 
 
 class TaskRetentionPolicy(_RetentionFields):

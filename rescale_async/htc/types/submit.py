@@ -1,19 +1,19 @@
 """Job submission: what a job runs, on what, and the batch request that starts it.
 
-The request models check the documented limits before anything is sent. The same checks run
-when a submission is echoed back, which is harmless: the echo holds what was sent. The echo's
-types keep unknown keys, so a field the service adds never breaks parsing the response of a
-call that is not idempotent.
+The request models check the documented limits before anything is sent. An echoed submission
+is parsed tolerantly: only ``parentJobId`` must be there; a value outside the limits or a field
+the service adds is kept as given, so parsing the response of a call that is not idempotent
+never fails because of a descriptive field.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TypeAlias
+from typing import ClassVar, TypeAlias
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from ._base import APIModel, RequestModel, UTCDateTime
+from ._base import APIModel, RequestModel, UTCDateTime, check_strictly
 from .enums import Architecture, CloudProvider, JobPriority, Region
 
 __all__ = [
@@ -73,14 +73,24 @@ def _reserved_env_reason(name: str) -> str | None:
 
 
 class EnvVar(APIModel):
-    """An environment variable set in a job's container (EnvPair)."""
+    """An environment variable set in a job's container (EnvPair); a request needs both parts."""
 
-    name: str
-    value: str
+    name: str | None = None
+    value: str | None = None
 
 
 class NameValuePair(APIModel):
-    """A custom claim added to the job's JWT as ``userDefined_<name>`` (NameValuePair)."""
+    """A custom claim added to the job's JWT as ``userDefined_<name>`` (NameValuePair).
+
+    A request needs both parts.
+    """
+
+    name: str | None = None
+    value: str | None = None
+
+
+class _NameValueSpec(RequestModel):
+    """A name/value pair as a request must send it: both parts, strings, nothing else."""
 
     name: str
     value: str
@@ -103,15 +113,20 @@ class ExperimentalFields(APIModel):
 
 
 class RetryStrategy(APIModel):
-    """How often a failed job is retried, 0..10 (HTCRetryStrategy)."""
+    """How often a failed job is retried, 0..10 (HTCRetryStrategy); out of range fails it."""
+
+    _strict_fields: ClassVar[frozenset[str]] = frozenset({"max_retries"})
 
     max_retries: int | None = Field(None, ge=0, le=10)
 
 
 class JobDefinitionBase(APIModel):
-    """A job definition as a submission echoes it back (HTCJobDefinition; unknown keys kept)."""
+    """A job definition as a submission echoes it back (HTCJobDefinition; unknown keys kept).
 
-    image_name: str = Field(min_length=1, pattern=IMAGE_NAME_PATTERN)
+    Limits are checked on the request (``JobDefinition``), not on what comes back.
+    """
+
+    image_name: str | None = Field(None, min_length=1, pattern=IMAGE_NAME_PATTERN)
     commands: list[str] | None = None
     working_dir: str | None = None
     envs: list[EnvVar] | None = None
@@ -119,6 +134,17 @@ class JobDefinitionBase(APIModel):
     tags: dict[str, str] | None = None
     architecture: Architecture | None = None
     priority: JobPriority | None = None
+    max_vcpus: int | None = Field(None, alias="maxVCpus")
+    max_memory: int | None = Field(None, description="MiB")
+    max_disk_gib: int | None = Field(None, alias="maxDiskGiB", description="GiB; GCP only")
+    max_swap: int | None = Field(None, description="Deprecated: has no effect")
+    exec_timeout_seconds: int | None = None
+
+
+class JobDefinition(JobDefinitionBase, RequestModel):
+    """What a job runs and on what (HTCJobDefinition): documented limits checked, typos refused."""
+
+    image_name: str = Field(min_length=1, pattern=IMAGE_NAME_PATTERN)
     max_vcpus: int | None = Field(None, alias="maxVCpus", ge=1, le=64)
     max_memory: int | None = Field(None, ge=4, le=235520, description="MiB")
     max_disk_gib: int | None = Field(
@@ -127,11 +153,16 @@ class JobDefinitionBase(APIModel):
     max_swap: int | None = Field(None, ge=0, description="Deprecated: has no effect")
     exec_timeout_seconds: int | None = Field(None, ge=60, le=1209600)
 
+    @field_validator("envs", "claims", mode="before")
+    @classmethod
+    def _complete_pairs(cls, pairs: object, info: ValidationInfo) -> object:
+        return check_strictly(_NameValueSpec, pairs, str(info.field_name))
+
     @field_validator("envs")
     @classmethod
     def _no_reserved_names(cls, envs: list[EnvVar] | None) -> list[EnvVar] | None:
         for index, env in enumerate(envs or ()):
-            reason = _reserved_env_reason(env.name)
+            reason = _reserved_env_reason(env.name or "")
             if reason is not None:
                 raise ValueError(
                     f"envs[{index}].name {env.name!r} is a reserved environment variable name "
@@ -140,13 +171,9 @@ class JobDefinitionBase(APIModel):
         return envs
 
 
-class JobDefinition(JobDefinitionBase, RequestModel):
-    """What a job runs and on what (HTCJobDefinition): documented limits checked, typos refused."""
-
-
 class _JobSubmitFields(APIModel):
-    htc_job_definition: JobDefinitionBase
-    batch_size: int | None = Field(None, ge=1, le=1000)
+    htc_job_definition: JobDefinitionBase | None = None
+    batch_size: int | None = None
     job_name: str | None = None
     cloud_provider: CloudProvider | None = None
     retry_strategy: RetryStrategy | None = None
@@ -161,6 +188,7 @@ class JobSubmitRequest(_JobSubmitFields, RequestModel):
     """
 
     htc_job_definition: JobDefinition
+    batch_size: int | None = Field(None, ge=1, le=1000)
     regions: list[Region] | None = None
 
     @field_validator("regions")

@@ -8,20 +8,20 @@ from .enums import LifecycleStatus
 __all__ = ["Task", "TaskCreate", "TaskList", "TaskUpdate"]
 
 
-class _TaskFields(APIModel):
+class TaskCreate(RequestModel):
+    """The body of ``POST .../tasks`` (HTCTask without its read-only fields)."""
+
     task_name: str
     task_description: str
 
 
-class TaskCreate(_TaskFields, RequestModel):
-    """The body of ``POST .../tasks`` (HTCTask without its read-only fields)."""
-
-
-class Task(_TaskFields):
-    """A task as the API returns it (HTCTask)."""
+class Task(APIModel):
+    """A task as the API returns it (HTCTask); its two ids are all it must carry."""
 
     project_id: str
     task_id: str
+    task_name: str | None = None
+    task_description: str | None = None
     workspace_id: str | None = None
     lifecycle_status: LifecycleStatus | None = None
     task_folder_path: str | None = None

@@ -70,8 +70,39 @@ def _check(served: ServedEmulator, task_id: str, report: dict[str, Any]) -> None
     assert found == crash_program.expected()  # nothing lost, nothing twice
     reported = [job_id for batch in report["batches"] for job_id in batch]
     assert sorted(reported) == sorted(job.job_id for job in jobs)
-    assert report["total"] == len(jobs)
-    assert sorted(report["succeeded"]) == sorted(reported)
+    replaced: dict[str, str] = report["replaced"]
+    assert len(replaced) == crash_program.BROKEN
+    by_id = {job.job_id: job for job in jobs}
+    for new, old in replaced.items():  # each broken job replaced once, by a job of its point
+        assert by_id[old].live.failure_code == "ErrorStartingContainer"
+        assert _point(by_id[new]) == _point(by_id[old])
+    latest = sorted(set(reported) - set(replaced.values()))
+    assert report["total"] == len(latest) == len(jobs) - crash_program.BROKEN
+    assert sorted(report["succeeded"]) == latest
+
+
+def _point(job: Any) -> tuple[str, str]:
+    env = {e.name: e.value for e in job.definition.envs or []}
+    return env["SUBMISSION"], env["POINT"]
+
+
+def _kill_during_the_resubmission(served: ServedEmulator, task_id: str, ledger: Path) -> None:
+    """Kill the program between the resubmission's POST and its answer (held back)."""
+    emulator = served.emulator
+    process = _start(served, task_id, ledger)
+    deadline = time.monotonic() + 60
+    broken = str(len(crash_program.PLAN) + 1)
+    while not any(_point(job)[0] == broken for job in _task_jobs(served, task_id)):
+        assert time.monotonic() < deadline, "the broken sweep never arrived"
+        time.sleep(0.005)
+    # Every POST before the resubmission's has been answered: the next one is held.
+    rule = emulator.faults.add(method="POST", path_regex=r"/jobs/batch$", hold=5.0, times=1)
+    expected = len(_task_jobs(served, task_id)) + crash_program.BROKEN
+    while len(_task_jobs(served, task_id)) < expected:
+        assert time.monotonic() < deadline, "the resubmission never arrived"
+        time.sleep(0.005)
+    assert rule.applied == 1
+    assert _kill(process)
 
 
 def test_killed_and_restarted_on_its_ledger_no_job_is_lost_or_duplicated(tmp_path: Path) -> None:
@@ -99,6 +130,9 @@ def test_killed_and_restarted_on_its_ledger_no_job_is_lost_or_duplicated(tmp_pat
                 assert _kill(process)
                 crashes += 1
                 assert len(_task_jobs(served, task_id)) == crash_program.PLAN[0]
+            elif trial == 1:
+                _kill_during_the_resubmission(served, task_id, ledger)
+                crashes += 1
             else:
                 for _ in range(rng.choice([1, 2])):
                     process = _start(served, task_id, ledger)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx
@@ -13,7 +13,7 @@ from support import BASE_URL, TokenEndpoint, client, mock_api
 
 from rescale_async import JobRef, NotFoundError
 from rescale_async.emulator import Emulator
-from rescale_async.htc.orchestration import LogStream
+from rescale_async.htc.orchestration import LogStream, _logs
 from rescale_async.htc.types import JobDefinition, JobSubmitRequest, LogEvent
 
 PID, TID, JID = "proj-1", "task-1", "parent-1:0"
@@ -78,7 +78,7 @@ class FakeJob:
 
 
 def messages(events: list[LogEvent]) -> list[str]:
-    return [e.message for e in events]
+    return [e.message or "" for e in events]
 
 
 def names(count: int, start: int = 0) -> list[str]:
@@ -229,6 +229,111 @@ async def test_save_logs_streams_every_line_to_the_file(tmp_path: Path, follow: 
     assert written == count
     assert read(target) == "".join(f"{m}\n" for m in names(count))
     assert listing(target.parent) == ["job.log"]  # no temporary file left
+
+
+class Batches:
+    """Three one-line batches; the second is read only when ``reading_second`` says so."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+        self.read = 0
+        self.reading_second = anyio.Event()
+
+    def __aiter__(self) -> Batches:
+        return self
+
+    async def __anext__(self) -> list[str]:
+        if self.read == 3:
+            raise StopAsyncIteration
+        self.read += 1
+        self.events.append(f"read {self.read}")
+        if self.read == 2:
+            self.reading_second.set()
+        await anyio.lowlevel.checkpoint()
+        return [f"line {self.read}\n"]
+
+
+class SlowFile:
+    """A file whose first write ends only once the second batch is being read."""
+
+    def __init__(self, batches: Batches, events: list[str]) -> None:
+        self.batches = batches
+        self.events = events
+        self.text = ""
+
+    async def write(self, text: str) -> int:
+        self.events.append(f"write {text.strip()}")
+        if "line 1" in text:
+            await self.batches.reading_second.wait()
+        self.text += text
+        return len(text)
+
+
+async def test_save_logs_writes_a_page_while_the_next_is_read() -> None:
+    events: list[str] = []
+    batches = Batches(events)
+    out = SlowFile(batches, events)
+    with anyio.fail_after(5):  # a write before reading on would wait for ever
+        written = await _logs._write_batches(batches, cast("anyio.AsyncFile[str]", out))
+    assert written == 3
+    assert out.text == "line 1\nline 2\nline 3\n"
+    # the first write and the second read ran side by side (in either order)
+    assert events[0] == "read 1"
+    assert sorted(events[1:3]) == ["read 2", "write line 1"]
+
+
+async def test_follow_requests_the_next_page_before_handing_out_the_current_one() -> None:
+    log = FakeLog(10)
+    seen: list[tuple[str, int]] = []
+    with mock_api() as router:
+        router.get("/auth/token").mock(side_effect=TokenEndpoint())
+        router.get(LOGS).mock(side_effect=log)
+        router.get(JOB_PATH).mock(side_effect=FakeJob(log, []))
+        async with client() as c:
+            async for e in c.jobs.follow_logs(JOB, poll_interval=0.01, page_size=3):
+                seen.append((e.message or "", log.requests))
+    assert [m for m, _ in seen] == names(10)
+    # pages of 3: lines 0-2 are handed out once the page from line 3 has been fetched too
+    assert [n for _, n in seen[:4]] == [2, 2, 2, 3]
+    assert log.requests == 5  # 4 pages, then the read after seeing the job terminal
+
+
+async def test_follow_raises_an_error_of_the_page_read_ahead_after_the_lines_before() -> None:
+    with mock_api() as router:
+        router.get("/auth/token").mock(side_effect=TokenEndpoint())
+        route = router.get(LOGS).mock(
+            side_effect=[
+                httpx.Response(
+                    200,
+                    json={"items": [event(0), event(1)], "next": f"{BASE_URL}{LOGS}?pageIndex=2"},
+                ),
+                httpx.Response(404, json={"error": "not_found", "errorDescription": "gone"}),
+            ]
+        )
+        async with client() as c:
+            stream = c.jobs.follow_logs(JOB, poll_interval=0.01, page_size=2)
+            got = [(await stream.__anext__()).message for _ in range(2)]
+            with pytest.raises(NotFoundError):
+                await stream.__anext__()
+    assert got == names(2)
+    assert route.call_count == 2
+
+
+@pytest.mark.parametrize("follow", [False, True])
+async def test_save_logs_writes_a_line_without_a_message_as_an_empty_line(
+    tmp_path: Path, follow: bool
+) -> None:
+    items = [event(0), {"timestamp": SAME, "message": None}, {"timestamp": SAME}, event(3)]
+    items[3]["message"] = "done\n"  # already ends its line
+    target = out_dir(tmp_path) / "job.log"
+    with mock_api() as router:
+        router.get("/auth/token").mock(side_effect=TokenEndpoint())
+        router.get(LOGS).respond(json={"items": items})
+        router.get(JOB_PATH).respond(json={"jobUUID": JID, "status": "SUCCEEDED"})
+        async with client() as c:
+            written = await c.jobs.save_logs(JOB, target, follow=follow, poll_interval=0.01)
+    assert written == 4
+    assert read(target) == "line 0\n\n\ndone\n"
 
 
 async def test_save_logs_leaves_no_file_when_reading_fails(tmp_path: Path) -> None:

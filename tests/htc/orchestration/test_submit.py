@@ -282,7 +282,7 @@ async def test_cancel_a_batch_then_the_whole_task() -> None:
     async with emulated(max_workers=4) as s:
         first = await s.client.jobs.submit(s.task, sleeper, count=2)
         second = await s.client.jobs.submit(s.task, sleeper, count=2)
-        await first.cancel()
+        await first.cancel(interval=0.01)
         with anyio.fail_after(10):
             ended = await s.emu.wait_for_jobs(first.job_ids)
         assert {job.live.status for job in ended} == {str(JobStatus.FAILED)}

@@ -85,7 +85,7 @@ async def test_wait_with_a_timeout_raises_holding_where_the_jobs_are() -> None:
         assert result.total == 3
         assert not result.finished
         assert sum(result.counts.values()) == 3  # each seen, none ended
-        await batch.cancel()
+        await batch.cancel(interval=0.01)
 
 
 async def test_progress_hooks_and_the_progress_stream_count_up_to_the_end() -> None:
@@ -129,7 +129,7 @@ async def test_cancelling_the_caller_leaves_no_task_behind() -> None:
             async for _ in s.client.jobs.watch(batch, s.task, interval=0.01):
                 pass
         assert _own_tasks() == before
-        await batch.cancel()
+        await batch.cancel(interval=0.01)
 
 
 async def test_a_batch_watch_reports_only_its_jobs_and_a_task_watch_all() -> None:

@@ -66,9 +66,15 @@ async def test_list_sends_every_filter() -> None:
         ]
         task = Task.model_validate(example("HTCTask", projectId=PID, taskId=TID))
         await c.jobs.list(task, status="FAILED", job_ids="p:0", view="FULL").first_page()
-        assert query(route) == [("status", "FAILED"), ("jobId", "p:0"), ("viewType", "FULL")]
+        # without page_size: the largest page the service accepts (issue 11, cheap defaults)
+        assert query(route) == [
+            ("status", "FAILED"),
+            ("jobId", "p:0"),
+            ("viewType", "FULL"),
+            ("pageSize", "1000"),
+        ]
         await c.jobs.list(task).first_page()
-        assert query(route) == []
+        assert query(route) == [("pageSize", "1000")]
     assert len(jobs) == 1 and isinstance(jobs[0], Job) and jobs[0].job_id == JID
 
 
@@ -83,7 +89,7 @@ async def test_list_follows_next_keeping_filters() -> None:
         )
         ids = [j.job_id async for j in c.jobs.list(TaskRef(PID, TID), status="RUNNING")]
     assert ids == ["p:0", "p:1"]
-    assert query(route, 1) == [("pageIndex", "t"), ("status", "RUNNING")]
+    assert query(route, 1) == [("pageIndex", "t"), ("status", "RUNNING"), ("pageSize", "1000")]
 
 
 async def test_list_rejects_a_bad_status_type_before_sending() -> None:

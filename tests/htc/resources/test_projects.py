@@ -179,8 +179,9 @@ async def test_limits_reject_bad_input_before_sending() -> None:
             await c.projects.limits.get(PID, "7")  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="expected a limit id"):
             await c.projects.limits.delete(PID, True)
+        unsaved = ProjectLimit.model_construct(id=None, v_cpus=1)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="ProjectLimit has no id"):
-            await c.projects.limits.get(PID, ProjectLimit.model_validate({"vCPUs": 1}))
+            await c.projects.limits.get(PID, unsaved)
     assert not route.called
 
 

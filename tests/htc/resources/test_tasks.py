@@ -156,8 +156,13 @@ async def test_group_summaries_filter_and_follow_next() -> None:
             ]
         )
         got = await c.tasks.group_summaries(TaskRef(PID, TID), group=["a", "b"]).to_list()
-        assert query(route, 0) == [("group", "a"), ("group", "b")]
-        assert query(route, 1) == [("pageIndex", "2"), ("group", "a"), ("group", "b")]
+        assert query(route, 0) == [("group", "a"), ("group", "b"), ("pageSize", "1000")]
+        assert query(route, 1) == [
+            ("pageIndex", "2"),
+            ("group", "a"),
+            ("group", "b"),
+            ("pageSize", "1000"),
+        ]
         route.side_effect = None
         route.respond(json=page([a]))
         await c.tasks.group_summaries(holders()[1], group="a", page_size=10).first_page()

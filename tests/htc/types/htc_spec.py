@@ -25,16 +25,20 @@ DOCUMENTS = {"patched": "htc-openapi-patched.json", "published": "htc-openapi.js
 
 Schema = dict[str, Any]
 
-# Fields the models require although the spec does not mark them required: ids the service
-# always sends, the token endpoint's two fields (see NOTES.md), and a log line's content.
-EXTRA_REQUIRED: dict[str, set[str]] = {
+# The identifying fields of each response schema: the ids later calls need (a project's, a
+# task's two, a job's, a submission's parent job id, a limit's) and the bearer token itself.
+# A response model requires these and nothing else; the spec marks none of them required.
+IDENTIFYING: dict[str, set[str]] = {
     "HTCJob": {"jobUUID"},
     "HTCJobSubmitRequest": {"parentJobId"},
-    "HTCLogEvent": {"message", "timestamp"},
     "HTCProject": {"projectId"},
+    "HTCProjectLimit": {"id"},
     "HTCTask": {"projectId", "taskId"},
-    "HTCToken": {"expiresIn", "tokenValue"},
+    "HTCToken": {"tokenValue"},
 }
+
+# Fields an example must carry beyond the spec's required ones.
+EXTRA_REQUIRED: dict[str, set[str]] = IDENTIFYING
 
 # Declared fields beyond the spec's: the RFC 7517 members the JWKS endpoint really sends, and
 # the whole status event behind the patched document's one-property HTCJobStatusEvent fragment.

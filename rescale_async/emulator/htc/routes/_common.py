@@ -1,7 +1,8 @@
 """Request parsing and responses shared by the route groups: bodies, validation, choices.
 
-Request bodies are validated with the SDK's request models, made lenient: the service
-ignores fields it does not know, the SDK's models refuse them.
+Request bodies are validated with the SDK's request models, checked strictly (``_strict``) but
+made lenient about unknown fields: the service ignores fields it does not know, the SDK's
+models refuse them.
 """
 
 from __future__ import annotations
@@ -10,21 +11,25 @@ import json
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from ....htc.types import TaskRetentionPolicyUpdate
 from .._errors import bad_request
+from .._pages import PAGE_SIZE_MAX, PageRequest, page_request
+from ._base import Call
+from ._strict import conform
 
 __all__ = [
     "RetentionUpdate",
     "choice",
     "json_response",
     "lenient",
-    "problems",
     "read_body",
+    "requested_page",
     "validate",
+    "validate_items",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -39,24 +44,37 @@ RetentionUpdate = lenient(TaskRetentionPolicyUpdate)
 """A task retention policy update (projects and the workspace take the same body)."""
 
 
-def problems(exc: ValidationError, prefix: str = "") -> list[str]:
-    """Each validation error as ``where: message`` (``where`` starting with ``prefix``)."""
-    found = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = prefix
-        for part in error["loc"]:
-            where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-        found.append(f"{where or 'body'}: {error['msg']}")
-    return found
-
-
 def validate(model: type[M], data: Any, what: str) -> M:
-    """``data`` as ``model``; 400 VALIDATION_ERROR listing the problems otherwise."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        found = problems(exc)
-        raise bad_request("VALIDATION_ERROR", f"Invalid {what}", "; ".join(found)) from None
+    """``data`` as ``model``, checked strictly; 400 VALIDATION_ERROR listing the problems."""
+    instance, found = conform(model, data)
+    if instance is None:
+        raise bad_request("VALIDATION_ERROR", f"Invalid {what}", "; ".join(found))
+    return instance
+
+
+def validate_items(model: type[M], data: Any, what: str) -> list[M]:
+    """``data``, a JSON array, as a list of ``model`` (each checked strictly); 400
+    VALIDATION_ERROR listing every problem of every item otherwise.
+    """
+    if not isinstance(data, list):
+        raise bad_request(
+            "VALIDATION_ERROR", f"Invalid {what}", f"The body must be a JSON array of {what}s"
+        )
+    items: list[M] = []
+    found: list[str] = []
+    for index, item in enumerate(data):
+        instance, problems = conform(model, item, f"[{index}]")
+        found += problems
+        if instance is not None:
+            items.append(instance)
+    if found:
+        raise bad_request("VALIDATION_ERROR", f"Invalid {what}", "; ".join(found))
+    return items
+
+
+def _refuse_constant(name: str) -> Any:
+    """JSON has no NaN or Infinity (Python's parser accepts them, the service's does not)."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 async def read_body(request: Request) -> Any:
@@ -65,9 +83,16 @@ async def read_body(request: Request) -> Any:
     if not raw.strip():
         raise bad_request("INVALID_REQUEST_BODY", "Required request body is missing")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise bad_request("INVALID_REQUEST_BODY", f"JSON parse error: {exc}") from None
+
+
+def requested_page(call: Call, kind: str, *, maximum: int = PAGE_SIZE_MAX) -> PageRequest:
+    """The page of listing ``kind`` the request asks for: ``pageSize`` at most ``maximum``
+    (the service's limit) and the configured ``max_page_size``; else 400.
+    """
+    return page_request(call.request, kind, maximum=min(maximum, call.config.max_page_size))
 
 
 def json_response(body: Any, status: int = 200) -> JSONResponse:

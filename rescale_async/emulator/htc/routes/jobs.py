@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, ValidationError
+from pydantic import ConfigDict
 from starlette.responses import Response
 
 from ....htc.types import (
@@ -18,12 +18,12 @@ from ....htc.types import (
     ViewType,
 )
 from .._errors import bad_request
-from .._pages import Cursor, next_url, page_body, page_request, paginate, paginate_keyed
+from .._pages import LOG_PAGE_SIZE_MAX, Cursor, next_url, page_body, paginate, paginate_keyed
 from .._records import TaskRecord
 from .._state import SubmittedBatch
 from .._views import job_view, log_view
 from ._base import TASK, Call, RouteSpec
-from ._common import choice, json_response, problems, read_body
+from ._common import choice, json_response, read_body, requested_page, validate_items
 
 __all__ = ["routes"]
 
@@ -63,16 +63,7 @@ def _submissions(body: Any) -> list[_Submit]:
             "Invalid job submit request",
             "The body must be a non-empty JSON array of job submit requests",
         )
-    submissions: list[_Submit] = []
-    found: list[str] = []
-    for index, item in enumerate(body):
-        try:
-            submissions.append(_Submit.model_validate(item))
-        except ValidationError as exc:
-            found += problems(exc, f"[{index}]")
-    if found:
-        raise bad_request("VALIDATION_ERROR", "Invalid job submit request", "; ".join(found))
-    return submissions
+    return validate_items(_Submit, body, "job submit request")
 
 
 def _submitted(call: Call, task: TaskRecord, batch: SubmittedBatch) -> dict[str, Any]:
@@ -127,7 +118,7 @@ async def list_jobs(call: Call) -> Response:
     wanted = set(request.query_params.getlist("jobId")) or None
     order = call.config.job_order
     kind = f"jobs:{task.task_id}" if order == "created" else f"jobs:{task.task_id}:{order}"
-    page = page_request(request, kind, maximum=call.config.max_page_size)
+    page = requested_page(call, kind)
     jobs = call.state.jobs
 
     def keep(job_id: str) -> bool:
@@ -153,7 +144,7 @@ async def job_events(call: Call) -> Response:
     """The job's status events as of the last refresh."""
     task = call.task(request_error=True)
     job = call.state.job(task, call.path("jobId"))
-    page = page_request(call.request, f"events:{job.job_id}", maximum=call.config.max_page_size)
+    page = requested_page(call, f"events:{job.job_id}")
     events = call.state.events.get(job.job_id, [])[: job.visible.events]
     chosen, link = paginate(call.request, events, page)
     return json_response(page_body(chosen, link))
@@ -169,7 +160,7 @@ async def job_logs(call: Call) -> Response:
     job = call.state.job(task, call.path("jobId"))
     sort = choice(request, "sort", ("asc", "desc"), "desc")
     kind = f"logs:{job.job_id}:{sort}"
-    page = page_request(request, kind, maximum=min(10000, config.max_page_size))
+    page = requested_page(call, kind, maximum=LOG_PAGE_SIZE_MAX)
     lines = call.state.logs.get(job.job_id, [])
     total = len(lines)
     after = page.cursor.after

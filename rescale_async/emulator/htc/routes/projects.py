@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from ....htc.types import (
@@ -16,7 +15,7 @@ from ....htc.types import (
     TaskRetentionPolicy,
 )
 from .._errors import bad_request, not_found
-from .._pages import page_body, page_request, paginate
+from .._pages import page_body, paginate
 from .._records import ProjectRecord, now
 from .._views import dimension as dimension_view
 from .._views import limit_view, project_view, workspace_dimensions
@@ -26,9 +25,10 @@ from ._common import (
     choice,
     json_response,
     lenient,
-    problems,
     read_body,
+    requested_page,
     validate,
+    validate_items,
 )
 
 __all__ = ["routes"]
@@ -71,7 +71,7 @@ def _view(call: Call, project: ProjectRecord) -> dict[str, Any]:
 async def list_projects(call: Call) -> Response:
     request = call.request
     only_mine = choice(request, "onlyMyProjects", ("true", "false", "True", "False"), "false")
-    page = page_request(request, "projects", maximum=call.config.max_page_size)
+    page = requested_page(call, "projects")
     state = call.state
     user_id = call.claims.get("userId")
 
@@ -124,20 +124,11 @@ async def get_dimensions(call: Call) -> Response:
 async def put_dimensions(call: Call) -> Response:
     project = call.project()
     body = await read_body(call.request)
-    if not isinstance(body, list):
-        raise bad_request("VALIDATION_ERROR", "Expected a JSON array of compute environments")
-    environments = []
-    for index, item in enumerate(body):
-        try:
-            spec = _EnvironmentSpec.model_validate(item)
-        except ValidationError as exc:
-            found = problems(exc, f"[{index}]")
-            raise bad_request(
-                "VALIDATION_ERROR", "Invalid compute environment", "; ".join(found)
-            ) from None
+    specs = validate_items(_EnvironmentSpec, body, "compute environment")
+    for spec in specs:
         if spec.region is not None:
             call.state.check_regions([str(spec.region)], project.regions, "Region")
-        environments.append(dimension_view(spec.to_api()))
+    environments = [dimension_view(spec.to_api()) for spec in specs]
     project.dimensions = environments
     call.state.touch_project(project)
     return json_response(environments, 201)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from ....htc.types import JobStatusSummary, LifecycleStatus, TaskCreate, TaskUpdate
-from .._pages import page_body, page_request, paginate
+from .._pages import page_body, paginate
 from .._views import status_counts, task_view
 from ._base import PROJECT, TASK, Call, RouteSpec
-from ._common import json_response, lenient, read_body, validate
+from ._common import json_response, lenient, read_body, requested_page, validate
 
 __all__ = ["routes"]
 
@@ -32,9 +32,7 @@ def routes() -> list[RouteSpec]:
 
 async def list_tasks(call: Call) -> Response:
     project = call.project()
-    page = page_request(
-        call.request, f"tasks:{project.project_id}", maximum=call.config.max_page_size
-    )
+    page = requested_page(call, f"tasks:{project.project_id}")
     state = call.state
     order = state.task_order.get(project.project_id, [])
     chosen, link = paginate(call.request, order, page)
@@ -81,7 +79,7 @@ async def group_summaries(call: Call) -> Response:
     task = call.task()
     state = call.state
     wanted = set(request.query_params.getlist("group")) or None
-    page = page_request(request, f"groups:{task.task_id}", maximum=call.config.max_page_size)
+    page = requested_page(call, f"groups:{task.task_id}")
     names = list(state.task_groups.get(task.task_id, {}))
     chosen, link = paginate(request, names, page, keep=lambda g: wanted is None or g in wanted)
     items = []
@@ -97,9 +95,7 @@ async def group_summaries(call: Call) -> Response:
 async def groups(call: Call) -> Response:
     """The task's group names, in order of first use (a bare list: no ``next``)."""
     task = call.task()
-    page = page_request(
-        call.request, f"group-names:{task.task_id}", maximum=call.config.max_page_size
-    )
+    page = requested_page(call, f"group-names:{task.task_id}")
     names = list(call.state.task_groups.get(task.task_id, {}))
     chosen, _ = paginate(call.request, names, page)
     return json_response(chosen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ from rescale_async.emulator.__main__ import (
     config_from,
     counters_document,
     fault_rules,
+    freeze_survivors,
     jobs_document,
     parse_args,
 )
@@ -214,3 +216,13 @@ async def test_jobs_document_shows_jobs_as_they_really_are() -> None:
     assert (succeeded["status"], succeeded["failureCode"]) == ("SUCCEEDED", None)
     for entry in (failed, succeeded):
         assert datetime.fromisoformat(entry["completedAt"]).tzinfo is not None
+
+
+async def test_the_served_process_freezes_what_survives_so_full_collections_stay_short() -> None:
+    gc.unfreeze()
+    try:
+        with anyio.move_on_after(0.2):
+            await freeze_survivors(0.05)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -32,7 +32,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ...htc.types import JobStatus
 from .._config import EmulatorConfig
 from .._tokens import TokenIssuer
-from ._records import QUEUED, RUNNING_STATES, JobRecord
+from ._records import QUEUED, RUNNING_STATES, JobRecord, now
 from ._state import State
 
 __all__ = ["Runner"]
@@ -323,6 +323,7 @@ class Runner:
                             exit_code=0,
                             container_reason="Container Exited",
                         )
+                    spawned = now()
                     try:
                         process = await anyio.open_process(
                             argv,
@@ -341,7 +342,9 @@ class Runner:
                         assert process.stderr is not None
                         pumps.start_soon(self._pump, process.stdout, job)
                         pumps.start_soon(self._pump, process.stderr, job)
-                        state.transition(job, str(JobStatus.RUNNING), "Container running")
+                        state.transition(
+                            job, str(JobStatus.RUNNING), "Container running", at=spawned
+                        )
                         timeout = job.definition.exec_timeout_seconds
                         limit = (
                             math.inf

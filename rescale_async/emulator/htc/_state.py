@@ -538,9 +538,12 @@ class State:
         exit_code: int | None = None,
         container_reason: str | None = None,
         cancelled: bool = False,
+        at: datetime | None = None,
     ) -> None:
-        """Move ``job`` (live) to ``status``, recording a status event."""
-        when = now()
+        """Move ``job`` (live) to ``status``, recording a status event; ``at`` backdates it
+        to when the change really happened (a process spawned before the loop came back).
+        """
+        when = now() if at is None else at
         live = job.live
         live.status = status
         live.status_reason = reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from emulator_support import Api, api, instant, job, py
 
 from rescale_async.emulator.htc._records import LogLine
-from rescale_async.emulator.htc._views import log_view
+from rescale_async.emulator.htc._views import log_page
 from rescale_async.htc.types import LogEvent
 
 BASE = "http://htc-emulator/api/v1/"
@@ -421,5 +422,10 @@ def test_log_lines_are_shown_as_the_log_event_model_shows_them() -> None:
         datetime(2024, 1, 1, tzinfo=timezone.utc),
         datetime.fromisoformat("2024-05-06T07:08:09.010000+00:00"),
     ):
-        line = LogLine(stamp, "a line")
-        assert log_view(line) == LogEvent(timestamp=stamp, message="a line").to_api()
+        line = LogLine.of(stamp, 'a line \u00e9 "quoted"')
+        shown = LogEvent(timestamp=stamp, message=line.message).to_api()
+        assert json.loads(log_page([line], range(1), None)) == {"items": [shown]}
+        assert json.loads(log_page([line, line], range(2), "http://x/?p=1")) == {
+            "items": [shown, shown],
+            "next": "http://x/?p=1",
+        }

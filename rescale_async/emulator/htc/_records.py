@@ -5,6 +5,7 @@ Records are the emulator's own shapes; ``_views`` turns them into the API's mode
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -137,7 +138,20 @@ class LimitRecord(_Record):
 
 
 class LogLine(NamedTuple):
-    """One captured output line; its position in the job's list is its order (1-based seq)."""
+    """One captured output line; its position in the job's list is its order (1-based seq).
+    ``rendered`` is its JSON as a log page shows it, made once when captured, since a page
+    joins up to 10,000 of them.
+    """
 
     timestamp: datetime
     message: str
+    rendered: bytes
+
+    @classmethod
+    def of(cls, timestamp: datetime, message: str) -> LogLine:
+        """The line captured at ``timestamp``, rendered as ``LogEvent.to_api()`` renders it."""
+        stamp = timestamp.isoformat().replace("+00:00", "Z")
+        view = {"timestamp": stamp, "message": message}
+        return cls(
+            timestamp, message, json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode()
+        )

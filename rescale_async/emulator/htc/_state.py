@@ -243,7 +243,7 @@ class State:
             self.refresh_tokens[document["token"]] = document["claims"]
         for job_id, timestamp, message in snapshot.logs:
             self.logs.setdefault(job_id, []).append(
-                LogLine(datetime.fromisoformat(timestamp), message)
+                LogLine.of(datetime.fromisoformat(timestamp), message)
             )
         for job_id, data in snapshot.events:
             self.events.setdefault(job_id, []).append(json.loads(data))
@@ -580,7 +580,7 @@ class State:
 
     def append_log(self, job: JobRecord, message: str) -> None:
         lines = self.logs.setdefault(job.job_id, [])
-        line = LogLine(now(), message)
+        line = LogLine.of(now(), message)
         lines.append(line)
         if self.persistent:
             stamp = line.timestamp.isoformat()

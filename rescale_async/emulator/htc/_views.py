@@ -6,8 +6,9 @@ not allow to be null are left out when empty.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +41,7 @@ __all__ = [
     "dimension",
     "job_view",
     "limit_view",
-    "log_view",
+    "log_page",
     "project_view",
     "provider_of",
     "status_counts",
@@ -180,11 +181,13 @@ def job_view(job: JobRecord, *, full: bool = True) -> dict[str, Any]:
     return Job.model_validate(fields).to_api()
 
 
-def log_view(line: LogLine) -> dict[str, Any]:
-    """A log line as the API shows it: ``LogEvent.to_api()``, built directly because a page
-    holds up to 10,000 of them (a test keeps the two the same).
+def log_page(lines: Sequence[LogLine], positions: range, next_link: str | None) -> bytes:
+    """A page of log lines as JSON (``page_body`` of their ``LogEvent.to_api()``), joined from
+    the lines' pre-rendered JSON: a page holds up to 10,000 of them.
     """
-    return {"timestamp": line.timestamp.isoformat().replace("+00:00", "Z"), "message": line.message}
+    items = b",".join(lines[i].rendered for i in positions)
+    link = b"" if next_link is None else b',"next":' + json.dumps(next_link).encode()
+    return b'{"items":[' + items + b"]" + link + b"}"
 
 
 def status_counts(jobs: Iterable[JobRecord]) -> dict[str, int]:

@@ -21,7 +21,7 @@ from .._errors import bad_request
 from .._pages import LOG_PAGE_SIZE_MAX, Cursor, next_url, page_body, paginate, paginate_keyed
 from .._records import TaskRecord
 from .._state import SubmittedBatch
-from .._views import job_view, log_view
+from .._views import job_view, log_page
 from ._base import TASK, Call, RouteSpec
 from ._common import choice, json_response, read_body, requested_page, validate_items
 
@@ -177,6 +177,5 @@ async def job_logs(call: Call) -> Response:
     if positions and call.parts.rng.random() < config.log_empty_page_probability:
         # The log store is eventually consistent: an empty page that still has a next.
         return json_response({"items": [], "next": next_url(request, page.cursor)})
-    items = [log_view(lines[i]) for i in positions]
     link = next_url(request, following) if following is not None else None
-    return json_response(page_body(items, link))
+    return Response(log_page(lines, positions, link), media_type="application/json")

@@ -12,6 +12,8 @@ from importlib import metadata
 from typing import TYPE_CHECKING
 
 from ._measure import Measurement
+from .dataplane_report import DATAPLANE_NAMES, dataplane_sections
+from .platform_report import PLATFORM_NAMES, platform_sections
 
 if TYPE_CHECKING:
     from .runner import Config
@@ -399,9 +401,9 @@ class Report:
             f"{cfg.latency * 1000:.0f} ms to every request. Times cover "
             "creating the client (and fetching its token), the work and closing the client. "
             f"Figures are medians of {cfg.runs} runs ({cfg.slow_runs} for (b), (c) at "
-            f"{cfg.log_lines_big:,} lines and (e)); each run measures every implementation "
-            "once, in a rotating order, and each ratio is taken within one run, then the "
-            "median of the ratios is shown.",
+            f"{cfg.log_lines_big:,} lines, (e), (f) and (i)); each run measures every "
+            "implementation once, in a rotating order, and each ratio is taken within one "
+            "run, then the median of the ratios is shown.",
             "",
         ]
         if {"a", "b", "c", "c-big", "d"} & set(self.results):
@@ -439,6 +441,8 @@ class Report:
             ]
         if "e'" in self.results:
             lines += self._scale_section()
+        lines += platform_sections(self)
+        lines += dataplane_sections(self)
         lines += self._why_missed()
         lines += self._method_notes()
         lines += self._problems()
@@ -565,7 +569,9 @@ class Report:
     def _problems(self) -> list[str]:
         found = sorted(
             {
-                f"- ({key}) run {run + 1}, {NAMES[impl]}: {m.error or m.unavailable}"
+                f"- ({key}) run {run + 1}, "
+                f"{NAMES.get(impl) or PLATFORM_NAMES.get(impl) or DATAPLANE_NAMES.get(impl, impl)}"
+                f": {m.error or m.unavailable}"
                 for key, runs in self.results.items()
                 for run, row in runs.items()
                 for impl, m in row.items()

@@ -6,6 +6,11 @@ jobs; (e) orchestrate 10,000 jobs in 100 tasks to completion under a 20 requests
 limit; (e') watch 100,000 simulated jobs in 1,000 tasks under the same limit. (a)-(d) run
 against one served emulator with 50 ms injected latency; each run measures
 every implementation once (in a rotating order), and every ratio is taken within a run.
+Issue 13 adds the platform API v2 (``platform_scenarios``): (f) download a 1 GiB output
+file under a per-connection bandwidth cap; (i) upload 200 inputs and run 50 jobs end to end
+under the scopes' limits. Issue 12 adds the HTC data plane (``dataplane_push``,
+``dataplane_storage``): (g) push a 1 GiB image of 5 layers to a real registry; (h) upload and
+download 1 GiB as 1 file and as 10,000 files to moto's S3.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ class Config:
     """Runs per figure of (a), (c) at 100,000 lines and (d)."""
     slow_runs: int = 3
     """Runs per figure of the slow ones: (b) (rescalehtc takes ~55 s a run), (c) at 1,000,000
-    lines and (e)."""
+    lines, (e), (f) and (i)."""
     latency: float = 0.05
     list_jobs: int = 10_000
     page_size: int = 1_000
@@ -88,7 +93,26 @@ class Config:
     collector), bunching more of what was sent evenly than in (e)."""
     scale_workers: int = 10_000
     """Simulated jobs running at once (the emulator's workspace vCPU limit is 10,000 too)."""
-    scenarios: tuple[str, ...] = ("a", "b", "c", "d", "e", "e'")
+    download_size: int = 1024**3
+    """(f): bytes of the output file downloaded."""
+    download_bandwidth: float = 8 * 1024**2
+    """(f): bytes per second the emulator paces each response to (a per-connection cap)."""
+    download_connections: int = 10
+    """(f): connections of the SDK, the floor and the notebook (its 10 threads)."""
+    platform_jobs: int = 50
+    platform_inputs: int = 200
+    """(i): input files, spread evenly over the jobs."""
+    platform_status_delay: float = 0.5
+    """(i): seconds between a platform job's statuses on the emulator."""
+    platform_interval: float = 5.0
+    """(i): seconds between status polls of a job (the SDK's and the loop's)."""
+    push_size: int = 1024**3
+    """(g): bytes of the image's layers together."""
+    push_layers: int = 5
+    storage_size: int = 1024**3
+    """(h): bytes moved, as one file and as ``storage_files`` files."""
+    storage_files: int = 10_000
+    scenarios: tuple[str, ...] = ("a", "b", "c", "d", "e", "e'", "f", "i", "g", "h")
     quick: bool = False
 
 
@@ -111,6 +135,15 @@ QUICK = Config(
     scale_refresh=0.2,
     scale_interval=0.5,
     scale_workers=100,
+    download_size=24 * 1024**2,
+    download_bandwidth=32 * 1024**2,
+    platform_jobs=2,
+    platform_inputs=6,
+    platform_status_delay=0.05,
+    platform_interval=0.2,
+    push_size=20 * 1024**2,
+    storage_size=8 * 1024**2,
+    storage_files=40,
     quick=True,
 )
 
@@ -554,7 +587,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, Path]:
     )
     parser.add_argument("--quick", action="store_true", help="a tiny configuration (smoke test)")
     parser.add_argument(
-        "--only", help="scenarios to run, e.g. 'a,b' (default: all of a,b,c,d,e,e')"
+        "--only", help="scenarios to run, e.g. 'a,b' (default: all of a,b,c,d,e,e',f,i,g,h)"
     )
     parser.add_argument(
         "--output",
@@ -595,6 +628,22 @@ def main(argv: list[str] | None = None) -> int:
             _bench_orchestrate(ctx)
         if "e'" in config.scenarios:
             _bench_scale(ctx)
+        if {"f", "i"} & set(config.scenarios):
+            # imported here: the platform scenarios use this module's measure() and Context
+            from . import platform_scenarios  # noqa: PLC0415
+
+            if "f" in config.scenarios:
+                platform_scenarios.bench_download(ctx)
+            if "i" in config.scenarios:
+                platform_scenarios.bench_platform_run(ctx)
+        if "g" in config.scenarios:
+            from . import dataplane_push  # noqa: PLC0415 - uses measure() and Context too
+
+            dataplane_push.bench_push(ctx)
+        if "h" in config.scenarios:
+            from . import dataplane_storage  # noqa: PLC0415
+
+            dataplane_storage.bench_storage(ctx)
     report.elapsed = time.perf_counter() - started
     text = report.render()
     output.write_text(text)

@@ -23,6 +23,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         "RESCALE_HTC_REFRESH_TOKEN",
         "RESCALE_HTC_BEARER_TOKEN",
         "RESCALE_HTC_API_URL",
+        "RESCALE_API_URL",
         "RESCALE_PROFILE",
     ):
         monkeypatch.delenv(name, raising=False)

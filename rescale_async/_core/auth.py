@@ -13,13 +13,13 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
-import jwt
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from .claims import unverified_claims
 from .config import Credentials
 from .exceptions import (
     AuthenticationError,
@@ -28,7 +28,11 @@ from .exceptions import (
     TokenVerificationError,
 )
 
+if TYPE_CHECKING:
+    import jwt
+
 __all__ = [
+    "APIKeyAuth",
     "BearerAuth",
     "BearerToken",
     "CredentialAuth",
@@ -69,8 +73,8 @@ class BearerToken(BaseModel):
     def from_jwt(cls, value: str, *, expires_in: float | None = None) -> BearerToken:
         """Decode ``value`` without verifying it; expiry from ``exp`` or from ``expires_in``."""
         try:
-            claims: dict[str, Any] = jwt.decode(value, options={"verify_signature": False})
-        except jwt.PyJWTError:
+            claims = unverified_claims(value)
+        except ValueError:
             claims = {}
         exp = claims.get("exp")
         if isinstance(exp, int | float):
@@ -228,6 +232,38 @@ class CredentialAuth(httpx.Auth):
         yield request
 
 
+def is_jwt_shaped(value: str) -> bool:
+    """Whether ``value`` looks like a JWT: three dot-separated parts, the first starting ``ey``
+    (the base64 of ``{"``).
+    """
+    parts = value.split(".")
+    return len(parts) == 3 and parts[0].startswith("ey") and all(parts)
+
+
+class APIKeyAuth(httpx.Auth):
+    """Adds ``Authorization: Token <key>`` to every request, or ``Bearer <key>`` when the key
+    is JWT-shaped; the key is sent as is, never exchanged (the platform API).
+    """
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+
+    def build_header(self) -> str:
+        """``Token <key>``, or ``Bearer <key>`` for a JWT-shaped key."""
+        key = self._credentials.api_key
+        if key is None:
+            raise ConfigurationError(
+                f"the credentials from {self._credentials.source} hold no API key; provide one "
+                "(api_key= or RESCALE_API_KEY)"
+            )
+        value = key.get_secret_value()
+        return f"{'Bearer' if is_jwt_shaped(value) else 'Token'} {value}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        request.headers["Authorization"] = self.build_header()
+        yield request
+
+
 def parse_token_response(response: httpx.Response, base_url: str) -> tuple[str, float]:
     """The JWT and its lifetime in seconds from a ``GET /auth/token`` answer."""
     try:
@@ -246,6 +282,8 @@ def verify_token(jwks: Mapping[str, Any], token: str) -> dict[str, Any]:
     Raises TokenVerificationError when the token is malformed, expired, or not signed by a key
     in ``jwks`` (a JSON Web Key Set, as ``GET /.well-known/jwks.json`` answers).
     """
+    import jwt  # noqa: PLC0415 - only verification needs PyJWT (and its memory)
+
     try:
         key = _signing_key(jwks, token)
         claims: dict[str, Any] = jwt.decode(
@@ -258,6 +296,8 @@ def verify_token(jwks: Mapping[str, Any], token: str) -> dict[str, Any]:
 
 def _signing_key(jwks: Mapping[str, Any], token: str) -> jwt.PyJWK:
     """The key of ``jwks`` named by ``token``'s ``kid`` header (the first when it names none)."""
+    import jwt  # noqa: PLC0415 - as in verify_token
+
     key_set = jwt.PyJWKSet.from_dict({"keys": jwks.get("keys") or jwks.get("jsonWebKeys") or []})
     key_id = jwt.get_unverified_header(token).get("kid")
     candidates = [k for k in key_set.keys if key_id is None or k.key_id == key_id]

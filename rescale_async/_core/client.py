@@ -15,9 +15,9 @@ from typing_extensions import Self
 
 from .config import Settings
 from .options import ClientOptions
-from .pagination import AsyncPaginator
+from .pagination import AsyncPaginator, Page
 from .parsing import parse
-from .pipeline import Pipeline
+from .pipeline import AuthKind, Pipeline
 
 __all__ = ["BaseClient"]
 
@@ -26,8 +26,14 @@ T = TypeVar("T")
 
 class BaseClient:
     """A client of one API: a pipeline, and the public verbs over it. Subclasses attach their
-    resources in ``_attach_resources`` (called again for every ``with_options`` view).
+    resources in ``_attach_resources`` (called again for every ``with_options`` view), and say
+    how the API authenticates and pages (``default_auth``, ``_page_type``, ``_page_size_param``).
     """
+
+    _page_type: type[Page[Any]] = Page
+    """The shape of the API's pages."""
+    _page_size_param: str = "pageSize"
+    """The query parameter naming the page size."""
 
     def __init__(
         self,
@@ -35,8 +41,9 @@ class BaseClient:
         options: ClientOptions,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        default_auth: AuthKind = AuthKind.BEARER,
     ) -> None:
-        self._pipeline = Pipeline(settings, options, transport=transport)
+        self._pipeline = Pipeline(settings, options, transport=transport, default_auth=default_auth)
         self._attach_resources()
 
     def _attach_resources(self) -> None:
@@ -164,7 +171,13 @@ class BaseClient:
     ) -> AsyncPaginator[T]:
         """A lazy listing of ``path`` whose pages hold ``item_type`` items."""
         return self._pipeline.paginate(
-            path.lstrip("/"), item_type, params=params, page_size=page_size, limit=limit
+            path.lstrip("/"),
+            item_type,
+            params=params,
+            page_size=page_size,
+            limit=limit,
+            page_type=self._page_type,
+            page_size_param=self._page_size_param,
         )
 
     async def aclose(self) -> None:

@@ -3,7 +3,9 @@
 The first of these sources that holds any credential supplies all of them; sources are never
 mixed, so an explicit ``api_key=`` is never combined with a token from the environment.
 Inside a running HTC job the environment carries a bearer token (used as is until it expires)
-and often a refresh token (used to renew it).
+and often a refresh token (used to renew it). Each API names its own base-URL variable and
+profile key (``SettingsSources``): ``RESCALE_HTC_API_URL``/``htcbaseurl`` for HTC,
+``RESCALE_API_URL``/``apibaseurl`` for the platform API.
 """
 
 from __future__ import annotations
@@ -17,12 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import jwt
 from pydantic import SecretStr
 
+from .claims import unverified_claims
 from .exceptions import ConfigurationError
 
-__all__ = ["DEFAULT_BASE_URL", "Credentials", "Settings", "apiconfig_path", "resolve_settings"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "HTC_SOURCES",
+    "Credentials",
+    "Settings",
+    "SettingsSources",
+    "apiconfig_path",
+    "resolve_settings",
+]
 
 logger = logging.getLogger("rescale_async")
 
@@ -35,11 +45,38 @@ ENV_BEARER_TOKEN = "RESCALE_HTC_BEARER_TOKEN"  # noqa: S105
 ENV_BASE_URL = "RESCALE_HTC_API_URL"
 ENV_PROFILE = "RESCALE_PROFILE"
 
-LOOKED_IN_ARGUMENTS = "arguments api_key=, refresh_token=, bearer_token="
-LOOKED_IN_ENVIRONMENT = (
-    f"environment variables {ENV_API_KEY}, {ENV_API_KEY_ALIAS}, "
-    f"{ENV_REFRESH_TOKEN}, {ENV_BEARER_TOKEN}"
-)
+
+@dataclass(frozen=True)
+class SettingsSources:
+    """Where one API's settings are looked for, beside the API key's own places."""
+
+    default_base_url: str
+    """The base URL when no argument, variable or profile gives one."""
+    base_url_variable: str
+    """The environment variable holding a base URL."""
+    profile_base_url_key: str
+    """The apiconfig profile key holding a base URL."""
+    token_variables: bool = True
+    """Whether refresh and bearer tokens are read (arguments and environment): HTC only."""
+    api_path: str = ""
+    """The path added to a base URL given as a bare host (``/api/v2``: the apiconfig file's
+    ``apibaseurl = https://eu.rescale.com``)."""
+
+    @property
+    def looked_in_arguments(self) -> str:
+        if self.token_variables:
+            return "arguments api_key=, refresh_token=, bearer_token="
+        return "argument api_key="
+
+    @property
+    def looked_in_environment(self) -> str:
+        names = [ENV_API_KEY, ENV_API_KEY_ALIAS]
+        if self.token_variables:
+            names += [ENV_REFRESH_TOKEN, ENV_BEARER_TOKEN]
+        return "environment variables " + ", ".join(names)
+
+
+HTC_SOURCES = SettingsSources(DEFAULT_BASE_URL, ENV_BASE_URL, "htcbaseurl")
 
 
 def apiconfig_path() -> Path:
@@ -86,8 +123,8 @@ def _secret(value: str | None, where: str) -> SecretStr | None:
 
 def _check_bearer(token: SecretStr, where: str, *, renewable: bool) -> None:
     try:
-        claims = jwt.decode(token.get_secret_value(), options={"verify_signature": False})
-    except jwt.PyJWTError:
+        claims = unverified_claims(token.get_secret_value())
+    except ValueError:
         raise ConfigurationError(
             f"the bearer token in {where} is not a JWT; pass the token value exactly as "
             "issued by GET /auth/token"
@@ -139,7 +176,7 @@ def _read_profile(path: Path, profile: str) -> tuple[dict[str, str] | None, str]
     return dict(parser.items(profile)), f"[{profile}] has no apikey"
 
 
-def _check_url(url: str, where: str) -> str:
+def _check_url(url: str, where: str, sources: SettingsSources = HTC_SOURCES) -> str:
     try:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, TypeError):
@@ -147,8 +184,10 @@ def _check_url(url: str, where: str) -> str:
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise ConfigurationError(
             f"the base URL from {where} is not an http(s) URL: {url!r}; "
-            f"expected something like {DEFAULT_BASE_URL}"
+            f"expected something like {sources.default_base_url}"
         )
+    if sources.api_path and parsed.path in ("", "/"):
+        parsed = parsed.copy_with(path=sources.api_path)
     return str(parsed).rstrip("/")
 
 
@@ -165,14 +204,16 @@ def _from_arguments(
     )
 
 
-def _from_environment(env: Mapping[str, str]) -> Credentials | None:
-    """Credentials in environment variables (``RESCALE_API_KEY`` before its alias), or None."""
+def _from_environment(env: Mapping[str, str], *, tokens: bool = True) -> Credentials | None:
+    """Credentials in environment variables (``RESCALE_API_KEY`` before its alias), or None;
+    the token variables too when ``tokens``.
+    """
     key_var = ENV_API_KEY if env.get(ENV_API_KEY, "").strip() else ENV_API_KEY_ALIAS
     return _credentials(
         "environment",
         api_key=env.get(key_var),
-        refresh_token=env.get(ENV_REFRESH_TOKEN),
-        bearer_token=env.get(ENV_BEARER_TOKEN),
+        refresh_token=env.get(ENV_REFRESH_TOKEN) if tokens else None,
+        bearer_token=env.get(ENV_BEARER_TOKEN) if tokens else None,
         where_each=(f"${key_var}", f"${ENV_REFRESH_TOKEN}", f"${ENV_BEARER_TOKEN}"),
     )
 
@@ -194,16 +235,21 @@ def _no_credentials(looked: list[str]) -> ConfigurationError:
 
 
 def _base_url(
-    argument: str | None, env: Mapping[str, str], section: Mapping[str, str] | None, name: str
+    argument: str | None,
+    env: Mapping[str, str],
+    section: Mapping[str, str] | None,
+    name: str,
+    sources: SettingsSources = HTC_SOURCES,
 ) -> str:
     """The base URL: the argument, else the environment, else the profile, else the default."""
     if argument is not None:
-        return _check_url(argument, "argument base_url")
-    if env.get(ENV_BASE_URL, "").strip():
-        return _check_url(env[ENV_BASE_URL], f"${ENV_BASE_URL}")
-    if section is not None and section.get("htcbaseurl", "").strip():
-        return _check_url(section["htcbaseurl"], f"htcbaseurl of profile [{name}]")
-    return DEFAULT_BASE_URL
+        return _check_url(argument, "argument base_url", sources)
+    variable, key = sources.base_url_variable, sources.profile_base_url_key
+    if env.get(variable, "").strip():
+        return _check_url(env[variable], f"${variable}", sources)
+    if section is not None and section.get(key, "").strip():
+        return _check_url(section[key], f"{key} of profile [{name}]", sources)
+    return sources.default_base_url
 
 
 def resolve_settings(
@@ -214,15 +260,18 @@ def resolve_settings(
     base_url: str | None = None,
     profile: str | None = None,
     environ: Mapping[str, str] | None = None,
+    sources: SettingsSources = HTC_SOURCES,
 ) -> Settings:
-    """Resolve credentials and base URL, raising ConfigurationError naming every place tried."""
+    """Resolve credentials and base URL, raising ConfigurationError naming every place tried.
+    ``sources`` names the API's own base-URL variable, profile key and default.
+    """
     env = os.environ if environ is None else environ
     path = apiconfig_path()
     credentials = _from_arguments(api_key, refresh_token, bearer_token)
-    looked = [LOOKED_IN_ARGUMENTS]
+    looked = [sources.looked_in_arguments]
     if credentials is None and profile is None:  # an explicit profile= skips the environment
-        credentials = _from_environment(env)
-        looked.append(LOOKED_IN_ENVIRONMENT)
+        credentials = _from_environment(env, tokens=sources.token_variables)
+        looked.append(sources.looked_in_environment)
         profile = env.get(ENV_PROFILE, "").strip() or None
     name = profile or "default"
     needed = credentials is None or base_url is None  # the profile supplies what is missing
@@ -233,4 +282,6 @@ def resolve_settings(
         credentials = _from_profile(section, where)
     if credentials is None:
         raise _no_credentials(looked)
-    return Settings(credentials=credentials, base_url=_base_url(base_url, env, section, name))
+    return Settings(
+        credentials=credentials, base_url=_base_url(base_url, env, section, name, sources)
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import anyio
 import httpx
 
-from .ratelimit import RateLimit
+from .ratelimit import RateLimit, RateScopes
 from .retry import DefaultRetryPolicy, RetryBudget, RetryPolicy
 
 __all__ = ["ClientOptions", "as_rate_limit", "as_timeout"]
@@ -34,6 +34,8 @@ class ClientOptions:
     """Requests in flight at once, across every resource of the client."""
     rate_limit: RateLimit | None = None
     """A client-wide token bucket for requests; None: no rate limit of our own."""
+    rate_scopes: RateScopes | None = None
+    """One token bucket per scope instead of ``rate_limit`` (the platform API's scopes)."""
     http2: bool = False
     """Speak HTTP/2 where the server does (needs the ``http2`` extra)."""
     retry_policy: RetryPolicy = field(default_factory=DefaultRetryPolicy)
@@ -53,6 +55,8 @@ class ClientOptions:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries!r}")
         if isinstance(self.max_concurrency, bool) or self.max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {self.max_concurrency!r}")
+        if self.rate_limit is not None and self.rate_scopes is not None:
+            raise ValueError("give rate_limit (one bucket) or rate_scopes (per scope), not both")
 
 
 def as_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:

@@ -1,4 +1,5 @@
-"""Async pagination over ``{items, next}`` pages.
+"""Async pagination over ``{items, next}`` pages (HTC), or ``{count, next, previous, results}``
+pages numbered by ``page`` (Django REST Framework: the platform API, ``NumberedPage``).
 
 ``await paginator`` gives the first page; ``async for item in paginator`` walks every item,
 fetching pages lazily; ``paginator.pages()`` walks pages. ``next`` links are followed only to
@@ -23,13 +24,13 @@ from typing import Any, Generic, TypeVar
 import anyio
 import anyio.lowlevel
 import httpx
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from .exceptions import PaginationError
 from .parsing import parse
 
-__all__ = ["AsyncPaginator", "Page", "PageReader", "next_link_of"]
+__all__ = ["AsyncPaginator", "NumberedPage", "Page", "PageReader", "next_link_of"]
 
 T = TypeVar("T")
 
@@ -46,6 +47,12 @@ _CLOSING_NEXT = re.compile(rb'[{,]\s*"next"\s*:\s*("(?:[^"\\]|\\.)*"|null)\s*}\s
 valid JSON document nothing else matches: a quote preceded by ``{``, ``,`` or ``:`` opens a
 string, and the member closed by the final ``}`` belongs to the root object."""
 
+_OPENING_NEXT = re.compile(
+    rb'\A\s*\{\s*"count"\s*:\s*\d+\s*,\s*"next"\s*:\s*("(?:[^"\\]|\\.)*"|null)'
+)
+"""A body opening with its root object's ``count`` then ``next`` members (as Django REST
+Framework writes pages): members right after the root's opening brace are the root's."""
+
 
 class Page(BaseModel, Generic[T]):
     """One page of results; ``next`` is the absolute URL of the following page, if any."""
@@ -54,6 +61,16 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T] = []
     next: str | None = None
+
+
+class NumberedPage(Page[T], Generic[T]):
+    """A Django REST Framework page: ``results`` (as ``items``), the total ``count``, and the
+    absolute URLs of the ``next`` and ``previous`` pages, if any.
+    """
+
+    items: list[T] = Field(default=[], validation_alias="results")
+    count: int | None = None
+    previous: str | None = None
 
 
 class _NextOnly(TypedDict, total=False):
@@ -68,9 +85,9 @@ def next_link_of(body: bytes) -> str | None:
     expression on the end of the body, else a validation that skips everything but ``next``.
     None when there is none or the body is not a page (its full parse reports that).
     """
-    closing = _CLOSING_NEXT.search(body, max(0, len(body) - _TAIL))
-    if closing is not None:
-        link: str | None = json.loads(closing.group(1))
+    found = _OPENING_NEXT.match(body) or _CLOSING_NEXT.search(body, max(0, len(body) - _TAIL))
+    if found is not None:
+        link: str | None = json.loads(found.group(1))
         return link or None
     try:
         return _next_only.validate_json(body).get("next") or None
@@ -96,6 +113,7 @@ class AsyncPaginator(Generic[T]):
         page_size: int | None = None,
         limit: int | None = None,
         page_size_param: str = "pageSize",
+        page_type: type[Page[Any]] = Page,
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError(f"page_size must be >= 1, got {page_size}")
@@ -103,7 +121,7 @@ class AsyncPaginator(Generic[T]):
             raise ValueError(f"limit must be >= 0, got {limit}")
         self._fetch = fetch
         self._path = path
-        self._page_type = Page[item_type]  # type: ignore[valid-type]
+        self._page_type = page_type[item_type]  # type: ignore[index]
         self._base_url = base_url
         self._params = {k: v for k, v in (params or {}).items() if v is not None}
         if limit is not None and (page_size is None or limit < page_size):

@@ -1,17 +1,25 @@
 """Client-wide request admission: a FIFO token bucket for rate, a capacity limiter for concurrency.
 
 Built on anyio only, so it behaves the same under asyncio and trio. Cancelling a waiter
-consumes nothing; a 429 pauses the whole bucket for the server's ``Retry-After``.
+consumes nothing; a 429 pauses the whole bucket for the server's ``Retry-After``. An API whose
+limits differ by endpoint (the platform API's scopes) gets one bucket per scope
+(``RateScopes``): a request takes a token from its own scope's bucket only, and a 429 pauses
+only that bucket.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import anyio
 
-__all__ = ["RateLimit", "TokenBucket"]
+__all__ = ["RateLimit", "RateScopes", "ScopeOf", "TokenBucket"]
+
+ScopeOf = Callable[[str, str], str]
+"""Names the rate-limit scope of a request from its method and its path relative to the base
+URL (``"jobs/abc/submit/"``)."""
 
 _EPSILON = 1e-9
 
@@ -28,6 +36,19 @@ class RateLimit:
             raise ValueError(f"rate_limit per_second must be > 0, got {self.per_second!r}")
         if self.burst < 1:
             raise ValueError(f"rate_limit burst must be >= 1, got {self.burst!r}")
+
+
+@dataclass(frozen=True)
+class RateScopes:
+    """One token bucket per scope: ``limits`` maps a scope name to its pace (a scope without
+    an entry is not paced), ``scope_of`` names the scope of each request.
+    """
+
+    limits: Mapping[str, RateLimit]
+    scope_of: ScopeOf = field(compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limits", MappingProxyType(dict(self.limits)))
 
 
 class TokenBucket:

@@ -2,8 +2,9 @@
 
 ``main(argv)`` is the console script; ``await run(argv)`` runs one command inside a running
 event loop (asyncio or trio). Commands live one group per module (``_auth``, ``_projects``,
-``_tasks``, ``_images``, ``_jobs``, ``_submit``, ``_watch``); ``_app`` parses, ``_output``
-renders (rich tables, JSON), ``_errors`` maps failures to one line and an exit code.
+``_tasks``, ``_images``, ``_jobs``, ``_submit``, ``_watch``; the platform API's in the
+``platform`` package); ``_app`` parses, ``_output`` renders (rich tables, JSON), ``_errors``
+maps failures to one line and an exit code.
 """
 
 from ._app import main, run

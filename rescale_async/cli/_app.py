@@ -28,6 +28,7 @@ from ._errors import (
     extra_missing,
     one_line,
 )
+from .platform._parser import add_platform_commands
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -35,7 +36,9 @@ PROG = "rescale-async"
 
 DESCRIPTION = """\
 Rescale HTC from the command line: projects, tasks, images and jobs; submit batches, follow
-logs, watch progress. Run 'rescale-async emulator serve' for a local service to try it on."""
+logs, watch progress. 'rescale-async platform ...' for the platform API v2 (coretypes,
+analyses, jobs, files, run). Run 'rescale-async emulator serve' for a local service to try it
+on (both APIs)."""
 
 EPILOG = f"""\
 credentials, as HTCClient() resolves them: RESCALE_API_KEY (or RESCALE_HTC_REFRESH_TOKEN,
@@ -220,6 +223,24 @@ def _resource_commands(tree: _Tree) -> None:
         "project",
         "name",
     )
+    sub = tree.command(
+        images,
+        "push",
+        "images.push",
+        "push an image into the project's registry without docker: an OCI image layout "
+        "(directory or tar) or a docker save archive; waits until jobs can use it",
+        "project",
+        "source",
+    )
+    sub.add_argument(
+        "--repository", required=True, metavar="NAME", help="the repository (created if new)"
+    )
+    sub.add_argument(
+        "--tag", metavar="T", help="the tag (default: 12 hex digits of the manifest's digest)"
+    )
+    sub.add_argument(
+        "--no-wait", action="store_true", help="return once pushed, before the image is READY"
+    )
 
 
 def _job_commands(tree: _Tree) -> None:
@@ -285,6 +306,51 @@ def _job_commands(tree: _Tree) -> None:
     )
 
 
+def _storage_commands(tree: _Tree) -> None:
+    """``storage upload|download|ls|rm PROJECT [TASK] ...`` (no TASK: the project's shared
+    storage; the operands are counted to tell).
+    """
+    storage = tree.group("storage", "files of a task's storage, or of a project's shared storage")
+    commands = (
+        ("upload", "SOURCE", "upload a file or a directory tree (each file verified)"),
+        (
+            "download",
+            "KEY DEST",
+            "download an object, or every object under a folder KEY (resumes an interrupted "
+            "download; files already complete are kept)",
+        ),
+        ("ls", "", "list the objects"),
+        ("rm", "KEY", "delete an object, or every object under a folder KEY"),
+    )
+    for name, rest, help_text in commands:
+        sub = tree.command(storage, name, f"storage.{name}", help_text)
+        sub.usage = f"{PROG} storage {name} [options] PROJECT [TASK] {rest}".rstrip()
+        sub.add_argument(
+            "operands",
+            nargs="+",
+            metavar="PROJECT [TASK]" + (f" {rest}" if rest else ""),
+            help="a TASK names the task's storage; without it, the project's shared storage",
+        )
+        sub.add_argument(
+            "--region", metavar="R", help="the region's store (default: the project's default)"
+        )
+        if name in ("upload", "download"):
+            sub.add_argument(
+                "--concurrency",
+                type=_positive_int,
+                default=16,
+                metavar="N",
+                help="files and parts moved at once (default 16)",
+            )
+    upload = storage.choices["upload"]
+    upload.add_argument(
+        "--dest", metavar="KEY", help="the key (a folder when it ends in /; default: the name)"
+    )
+    storage.choices["ls"].add_argument(
+        "--prefix", default="", metavar="P", help="only keys starting with P"
+    )
+
+
 def _other_commands(tree: _Tree) -> None:
     sub = tree.groups.add_parser(
         "watch",
@@ -324,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     _auth_commands(tree)
     _resource_commands(tree)
     _job_commands(tree)
+    add_platform_commands(tree.groups, epilog=EXIT_CODES_HELP, formatter_class=tree.formatter)
+    _storage_commands(tree)
     _other_commands(tree)
     return parser
 
@@ -382,7 +450,10 @@ async def run(
             return EXIT_USAGE
         return await run_demo(out=sys.stdout)
     try:
-        from ._commands import execute  # noqa: PLC0415  (needs the cli extra)
+        if args.group == "platform":
+            from .platform._execute import execute  # noqa: PLC0415  (needs the cli extra)
+        else:
+            from ._commands import execute  # noqa: PLC0415  (needs the cli extra)
     except ImportError as exc:
         if (exc.name or "").partition(".")[0] not in ("rich", "yaml"):
             raise

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TextIO
 
-from . import _auth, _images, _jobs, _projects, _submit, _tasks, _watch
+from . import _auth, _images, _jobs, _projects, _storage, _submit, _tasks, _watch
 from ._context import Context, Handler
 from ._errors import describe
 from ._output import Output
@@ -30,6 +30,11 @@ HANDLERS: dict[str, Handler] = {
     "images.list": _images.list_images,
     "images.status": _images.status,
     "images.create-repo": _images.create_repo,
+    "images.push": _images.push,
+    "storage.upload": _storage.upload,
+    "storage.download": _storage.download,
+    "storage.ls": _storage.list_objects,
+    "storage.rm": _storage.remove,
     "jobs.list": _jobs.list_jobs,
     "jobs.get": _jobs.get,
     "jobs.logs": _jobs.logs,

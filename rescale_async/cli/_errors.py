@@ -47,8 +47,9 @@ exit codes:
        a missing optional extra
   {EXIT_AUTH:<4} authentication or configuration error: no credentials, API key refused,
        unreadable profile file
-  {EXIT_NOT_FOUND:<4} not found: no such project, task, job or image
-  {EXIT_JOBS_FAILED:<4} watch: every job finished, and some failed
+  {EXIT_NOT_FOUND:<4} not found: no such project, task, job, image or file
+  {EXIT_JOBS_FAILED:<4} the jobs waited for finished, and some failed (watch, platform run,
+       platform jobs wait)
   {EXIT_INTERRUPTED:<4} interrupted (Ctrl-C)
   {EXIT_BROKEN_PIPE:<4} the output pipe was closed (e.g. by head)
 """

@@ -1,4 +1,5 @@
-"""A local emulator of the Rescale HTC API, for tests, demos and benchmarks.
+"""A local emulator of the Rescale HTC API (``/api/v1``) and platform API v2 (``/api/v2``),
+one server for both, for tests, demos and benchmarks.
 
 In process (no sockets; asyncio or trio):
 
@@ -8,7 +9,11 @@ In process (no sockets; asyncio or trio):
         async with emu.client() as client:  # an HTCClient wired to the emulator
             project = await client.projects.get(emu.project_id)
 
-As an HTTP server: ``python -m rescale_async.emulator --port 8700`` (prints the base URL and
+The platform API v2 is on the same emulator (``rescale_async.emulator.platform`` says how
+it behaves): ``emu.platform_url``, ``emu.platform_api_key``, ``emu.platform_http()`` (a plain
+``httpx.AsyncClient`` on it) and ``emu.platform`` (its state, for tests).
+
+As an HTTP server: ``python -m rescale_async.emulator --port 8700`` (prints both roots and
 an API key), ``await serve(...)`` in an asyncio program, or in tests ``async with serving()``
 (any backend) / ``with background_server()`` (sync code): a background thread with its own
 asyncio loop runs the emulator and uvicorn on a free port.
@@ -39,8 +44,9 @@ How it behaves
   ``"shuffled"`` (a fixed random order per task) or ``"reversed"`` lists a task's jobs
   otherwise, paging still exact, to catch code that relies on creation order.
 - **Faults** (``emu.faults``): errors, latency, rate limits (429 + Retry-After), dropped
-  connections, responses lost after the server acted, token lifetime; per endpoint, at
-  runtime. ``emu.counters`` counts requests, responses and faults per endpoint.
+  connections, responses lost after the server acted, token lifetime, a bandwidth cap per
+  response and bodies cut short; per endpoint, at runtime, on both APIs.
+  ``emu.counters`` counts requests, responses and faults per endpoint.
 
 Where the emulator follows the service rather than the published document: presigned URLs
 are strings (a serialised ``java.net.URL``), ``GET /htc/regions`` lists region settings, and
@@ -65,9 +71,11 @@ from ._emulator import Emulator
 from ._faults import Counters, FaultRule, Faults
 from ._server import ServedEmulator, background_server, serve, serving
 from .htc._records import JobRecord, JobView
+from .platform import DOCUMENTED_RATE_LIMITS, PlatformConfig, ScopeLimit
 
 __all__ = [
     "DEFAULT_IMAGES",
+    "DOCUMENTED_RATE_LIMITS",
     "Counters",
     "Emulator",
     "EmulatorConfig",
@@ -75,6 +83,8 @@ __all__ = [
     "Faults",
     "JobRecord",
     "JobView",
+    "PlatformConfig",
+    "ScopeLimit",
     "ServedEmulator",
     "background_server",
     "serve",

@@ -1,9 +1,12 @@
-"""``python -m rescale_async.emulator``: serve the HTC emulator over HTTP until Ctrl-C."""
+"""``python -m rescale_async.emulator``: serve the emulator (HTC API v1 and platform API v2)
+over HTTP until Ctrl-C.
+"""
 # ruff: noqa: T201 - a command line program: printing is its job
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import logging
@@ -18,7 +21,10 @@ import anyio
 from ._config import JOB_ORDERS, RUN_MODES, EmulatorConfig
 from ._emulator import Emulator
 from ._faults import Counters, FaultRule
+from ._local_registry import local_registry, registry_missing
 from ._server import ServedEmulator, serve
+from .platform._config import DOCUMENTED_RATE_LIMITS, SCOPES, PlatformConfig, ScopeLimit
+from .storage import moto_installed, serving_storage
 
 
 def _image(text: str) -> tuple[str, float]:
@@ -59,10 +65,69 @@ def _positive(kind: type[float] | type[int], *, zero: bool = False) -> Callable[
     return convert
 
 
+def _scope_limit(text: str) -> tuple[str, ScopeLimit]:
+    scope, _, rest = text.partition("=")
+    rate, _, burst = rest.partition(":")
+    if scope not in SCOPES:
+        raise argparse.ArgumentTypeError(
+            f"expected SCOPE=PER_SECOND[:BURST] with SCOPE one of {', '.join(SCOPES)}, got {text!r}"
+        )
+    try:
+        return scope, ScopeLimit(float(rate), int(burst) if burst else 1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+def _platform_arguments(parser: argparse.ArgumentParser) -> None:
+    """The platform API v2's options."""
+    group = parser.add_argument_group("platform API v2 (/api/v2)")
+    group.add_argument(
+        "--platform-status-delay",
+        type=_positive(float, zero=True),
+        default=PlatformConfig.status_delay,
+        metavar="SECONDS",
+        help="seconds between one status of a platform job (or its cluster) and the next",
+    )
+    group.add_argument(
+        "--platform-cluster-stop-delay",
+        type=_positive(float, zero=True),
+        metavar="SECONDS",
+        help="seconds between a platform cluster's stop statuses (default: the status delay)",
+    )
+    group.add_argument(
+        "--platform-walltime-hour",
+        type=_positive(float),
+        default=PlatformConfig.walltime_hour,
+        metavar="SECONDS",
+        help="seconds one hour of a platform job's walltime lasts (default 3600)",
+    )
+    group.add_argument(
+        "--platform-rate-limits",
+        choices=("off", "documented"),
+        default="off",
+        help="the scopes' rate limits: none, or Rescale's documented ones (job-submission "
+        "1000/h, jobs-usage 25/s, user 2/s, with bursts)",
+    )
+    group.add_argument(
+        "--platform-rate-limit",
+        action="append",
+        type=_scope_limit,
+        default=[],
+        metavar="SCOPE=PER_SECOND[:BURST]",
+        help="one scope's limit (over it: 429 with Retry-After); wins over --platform-rate-limits",
+    )
+    group.add_argument(
+        "--platform-ignore-range",
+        action="store_true",
+        help="answer file downloads whole (200) even when a Range is asked for",
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m rescale_async.emulator",
-        description="Serve a local emulator of the Rescale HTC API. Jobs run as host processes.",
+        description="Serve a local emulator of the Rescale HTC API (/api/v1) and platform API "
+        "(/api/v2). Jobs run as host processes.",
     )
     parser.add_argument(
         "--host",
@@ -132,6 +197,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="requests the rate limit lets through back to back (default 1)",
     )
     parser.add_argument(
+        "--bandwidth",
+        type=_positive(float),
+        metavar="BYTES_PER_SECOND",
+        help="cap on each response body's pace (per connection), e.g. 12500000 for 100 Mbit/s",
+    )
+    parser.add_argument(
         "--counters-file",
         type=Path,
         metavar="PATH",
@@ -165,6 +236,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="P",
         help="probability a simulated job attempt fails (default 0)",
     )
+    _platform_arguments(parser)
+    parser.add_argument(
+        "--with-registry",
+        action="store_true",
+        help="run a real container registry (Debian's docker-registry, on loopback) as every "
+        "project's containerRegistry, so images can be pushed and jobs run them",
+    )
+    parser.add_argument(
+        "--registry-pending",
+        type=_positive(float, zero=True),
+        default=EmulatorConfig.registry_pending,
+        metavar="SECONDS",
+        help="with --with-registry: seconds a pushed image stays PENDING once seen (default 0)",
+    )
+    parser.add_argument(
+        "--with-storage",
+        action="store_true",
+        help="run a real S3 API (moto, on loopback, behind a gate checking the emulator's "
+        "short-lived credentials) as every project's storage, so files can be uploaded and "
+        "downloaded with the storage tokens (needs moto[server])",
+    )
+    parser.add_argument(
+        "--storage-token-lifetime",
+        type=_positive(float),
+        default=EmulatorConfig.storage_token_lifetime,
+        metavar="SECONDS",
+        help="with --with-storage: seconds storage credentials stay valid (default 3600)",
+    )
     parser.add_argument("--seed", type=int, help="seed for the emulator's random choices")
     parser.add_argument("--verbose", "-v", action="store_true", help="log what the emulator does")
     return parser.parse_args(argv)
@@ -186,17 +285,36 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         "run_mode": args.run_mode,
         "simulated_duration": args.simulated_duration,
         "simulated_failure_rate": args.simulated_failure_rate,
+        "registry_pending": args.registry_pending,
     }
     if args.image:
         fields["images"] = dict(args.image)
+    fields["platform"] = platform_config_from(args)
     return EmulatorConfig(**fields)  # type: ignore[arg-type]
 
 
+def platform_config_from(args: argparse.Namespace) -> PlatformConfig:
+    """The platform API's settings the options ask for."""
+    limits = dict(DOCUMENTED_RATE_LIMITS) if args.platform_rate_limits == "documented" else {}
+    limits.update(dict(args.platform_rate_limit))
+    return PlatformConfig(
+        status_delay=args.platform_status_delay,
+        cluster_stop_delay=args.platform_cluster_stop_delay,
+        walltime_hour=args.platform_walltime_hour,
+        rate_limits=limits,
+        ignore_range=args.platform_ignore_range,
+    )
+
+
 def fault_rules(args: argparse.Namespace) -> list[FaultRule]:
-    """The rules ``--latency`` and ``--rate-limit`` ask for, applying to every request."""
+    """The rules ``--latency``, ``--rate-limit`` and ``--bandwidth`` ask for, applying to every
+    request of both APIs.
+    """
     rules = []
     if args.latency > 0:
         rules.append(FaultRule(latency=args.latency, name="--latency"))
+    if args.bandwidth is not None:
+        rules.append(FaultRule(bandwidth=args.bandwidth, name="--bandwidth"))
     if args.rate_limit is not None:
         rules.append(
             FaultRule(rate_limit=args.rate_limit, burst=args.rate_burst, name="--rate-limit")
@@ -247,9 +365,21 @@ def _ready(args: argparse.Namespace, served: list[ServedEmulator], server: Serve
 def _announce(served: ServedEmulator) -> None:
     emulator = served.emulator
     print(f"Rescale HTC emulator listening on {served.base_url}")
+    print(f"Rescale platform API v2 emulator listening on {served.platform_url}")
     print(f"  project: {emulator.config.project_name} ({served.project_id})")
     print(f"  jobs run under: {emulator.jobs_root}")
+    if emulator.config.registry_address:
+        print(
+            f"  container registry: {emulator.config.registry_address} (user AWS, password: "
+            "the project's registry token)"
+        )
+    if emulator.config.storage_endpoint:
+        print(
+            f"  storage: S3 at {emulator.config.storage_endpoint} (moto; storage tokens carry "
+            "AWS_ENDPOINT_URL and credentials for it)"
+        )
     print(f"RESCALE_HTC_API_URL={served.base_url}")
+    print(f"RESCALE_API_URL={served.platform_url}")
     print(f"RESCALE_API_KEY={served.api_key}")
     print("Press Ctrl-C to stop.", flush=True)
 
@@ -280,6 +410,42 @@ async def freeze_survivors(interval: float) -> None:
         gc.freeze()
 
 
+async def _with_registry(
+    args: argparse.Namespace,
+    config: EmulatorConfig,
+    run: Callable[[EmulatorConfig], Awaitable[None]],
+) -> None:
+    """``run(config)``, with a local registry started first when ``--with-registry`` asks."""
+    if not args.with_registry:
+        await run(config)
+        return
+    async with local_registry() as registry:
+        await run(
+            dataclasses.replace(
+                config, registry_address=registry.address, registry_password=registry.password
+            )
+        )
+
+
+async def _with_storage(
+    args: argparse.Namespace,
+    run: Callable[[EmulatorConfig], Awaitable[None]],
+    config: EmulatorConfig,
+) -> None:
+    """``run(config)``, with moto's S3 behind the storage gate started first when
+    ``--with-storage`` asks.
+    """
+    if not args.with_storage:
+        await run(config)
+        return
+    async with serving_storage() as storage:
+        await run(
+            dataclasses.replace(
+                config, storage_token_lifetime=args.storage_token_lifetime, **storage.config()
+            )
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(
@@ -291,18 +457,36 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    missing = registry_missing() if args.with_registry else None
+    if missing is not None:
+        print(f"error: --with-registry: {missing}", file=sys.stderr)
+        return 1
+    if args.with_storage and not moto_installed():
+        print(
+            "error: --with-storage needs moto's S3 server: pip install 'moto[server]'",
+            file=sys.stderr,
+        )
+        return 1
     served: list[ServedEmulator] = []
     try:
         anyio.run(
             partial(
                 _serve_process,
                 partial(
-                    serve,
+                    _with_registry,
+                    args,
                     config,
-                    host=args.host,
-                    port=args.port,
-                    ready=partial(_ready, args, served),
-                    handle_signals=True,
+                    partial(
+                        _with_storage,
+                        args,
+                        partial(
+                            serve,
+                            host=args.host,
+                            port=args.port,
+                            ready=partial(_ready, args, served),
+                            handle_signals=True,
+                        ),
+                    ),
                 ),
             ),
             backend="asyncio",

@@ -1,15 +1,17 @@
-"""The fault layer in front of the API, and the in-process transport that reaches it.
+"""The fault layer in front of each API, the router joining the APIs, and the in-process
+transport that reaches them.
 
 To drop a connection the layer starts a response with a ``Content-Length`` it never fulfils
-and raises ``ConnectionDropped``: uvicorn then closes the socket (the client sees
-``httpx.RemoteProtocolError``), and ``InProcessTransport`` turns it into that same error.
+(or cuts a response's body short) and raises ``ConnectionDropped``: uvicorn then closes the
+socket (the client sees ``httpx.RemoteProtocolError``), and ``InProcessTransport`` turns it
+into that same error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import anyio
 import httpx
@@ -17,13 +19,37 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._faults import Counters, Faults
 
-__all__ = ["ConnectionDropped", "FaultLayer", "InProcessTransport", "QuietDrops"]
+__all__ = [
+    "PACING_CHUNK",
+    "ApiRoots",
+    "ConnectionDropped",
+    "ErrorBody",
+    "FaultLayer",
+    "InProcessTransport",
+    "QuietDrops",
+    "htc_error_body",
+]
 
 _PROXY_PAGES = {
     502: "Bad Gateway",
     503: "Service Temporarily Unavailable",
     504: "Gateway Time-out",
 }
+
+PACING_CHUNK = 64 * 1024
+"""Bytes of a response body sent at a time under a bandwidth cap."""
+
+ErrorBody = Callable[[int, "str | None"], tuple[bytes, bytes]]
+"""An API's own body for an injected 429 or 500: (status, Retry-After) -> (body, content type)."""
+
+
+def htc_error_body(status: int, retry_after: str | None) -> tuple[bytes, bytes]:
+    """The HTC service's JSON error body."""
+    if status == 429:
+        error = {"error": "too_many_requests", "errorDescription": "Rate limit exceeded"}
+    else:
+        error = {"error": "internal_server_error", "errorDescription": "Internal Server Error"}
+    return json.dumps(error).encode(), b"application/json"
 
 
 class ConnectionDropped(Exception):
@@ -49,12 +75,14 @@ class FaultLayer:
         counters: Counters,
         root_path: str,
         resolve: Callable[[str, str], str],
+        error_body: ErrorBody = htc_error_body,
     ) -> None:
         self.app = app
         self.faults = faults
         self.counters = counters
         self.root_path = root_path
         self.resolve = resolve
+        self.error_body = error_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +106,7 @@ class FaultLayer:
             await _abort(send, endpoint)
         if outcome in ("rate_limited", "error"):
             assert decision.status is not None
-            await _error_response(send, decision.status, decision.retry_after)
+            await _error_response(send, decision.status, decision.retry_after, self.error_body)
             counters.count_response(endpoint, decision.status)
             return
         if outcome == "lost":
@@ -91,6 +119,7 @@ class FaultLayer:
 
         status = 0
         held: list[Message] = []
+        body_out = _BodyOut(send, decision.bandwidth, decision.drop_after, endpoint)
 
         async def counting_send(message: Message) -> None:
             nonlocal status
@@ -99,15 +128,86 @@ class FaultLayer:
             if decision.hold > 0:
                 held.append(message)
             else:
-                await send(message)
+                await body_out.send(message)
 
-        await self.app(scope, receive, counting_send)
-        if held:
-            counters.count_fault("held", endpoint)
-            await anyio.sleep(decision.hold)
-            for message in held:
-                await send(message)
+        try:
+            await self.app(scope, receive, counting_send)
+            if held:
+                counters.count_fault("held", endpoint)
+                await anyio.sleep(decision.hold)
+                for message in held:
+                    await body_out.send(message)
+        except ConnectionDropped:
+            if body_out.dropped:
+                counters.count_fault("cut_short", endpoint)
+            raise
         counters.count_response(endpoint, status)
+
+
+class _BodyOut:
+    """Sends a response's messages, pacing its body to ``bandwidth`` bytes per second and
+    dropping the connection after ``drop_after`` body bytes.
+    """
+
+    def __init__(
+        self, send: Send, bandwidth: float | None, drop_after: int | None, endpoint: str
+    ) -> None:
+        self._send = send
+        self._bandwidth = bandwidth
+        self._drop_after = drop_after
+        self._endpoint = endpoint
+        self._sent = 0
+        self._started: float | None = None
+        self.dropped = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] != "http.response.body" or (
+            self._bandwidth is None and self._drop_after is None
+        ):
+            await self._send(message)
+            return
+        body: bytes = message.get("body", b"")
+        more: bool = message.get("more_body", False)
+        step = PACING_CHUNK if self._bandwidth is not None else max(len(body), 1)
+        for offset in range(0, len(body), step):
+            await self._piece(body[offset : offset + step])
+        await self._send({"type": "http.response.body", "body": b"", "more_body": more})
+
+    async def _piece(self, piece: bytes) -> None:
+        """Send one piece of the body, when its time has come (or cut the body short)."""
+        if self._drop_after is not None and self._sent + len(piece) > self._drop_after:
+            piece = piece[: self._drop_after - self._sent]
+            if piece:
+                await self._send({"type": "http.response.body", "body": piece, "more_body": True})
+            self.dropped = True
+            raise ConnectionDropped(f"fault injection: body cut short ({self._endpoint})")
+        if self._bandwidth is not None:
+            now = anyio.current_time()
+            if self._started is None:
+                self._started = now
+            due = self._started + self._sent / self._bandwidth
+            if due > now:
+                await anyio.sleep(due - now)
+        self._sent += len(piece)
+        await self._send({"type": "http.response.body", "body": piece, "more_body": True})
+
+
+class ApiRoots:
+    """One ASGI app for several APIs: a request goes to the API whose root its path starts
+    with, any other to ``default`` (which answers its own 404).
+    """
+
+    def __init__(self, apps: Mapping[str, ASGIApp], default: ASGIApp) -> None:
+        self.apps = dict(apps)
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        for root, app in self.apps.items():
+            if path == root or path.startswith(root + "/"):
+                await app(scope, receive, send)
+                return
+        await self.default(scope, receive, send)
 
 
 async def _abort(send: Send, endpoint: str) -> None:
@@ -122,7 +222,9 @@ async def _abort(send: Send, endpoint: str) -> None:
     raise ConnectionDropped(f"fault injection: connection dropped ({endpoint})")
 
 
-async def _error_response(send: Send, status: int, retry_after: str | None) -> None:
+async def _error_response(
+    send: Send, status: int, retry_after: str | None, error_body: ErrorBody
+) -> None:
     headers: list[tuple[bytes, bytes]] = []
     if status in _PROXY_PAGES:
         # What a load balancer in front of the service sends: an HTML page.
@@ -133,12 +235,8 @@ async def _error_response(send: Send, status: int, retry_after: str | None) -> N
         ).encode()
         headers.append((b"content-type", b"text/html"))
     else:
-        if status == 429:
-            error = {"error": "too_many_requests", "errorDescription": "Rate limit exceeded"}
-        else:
-            error = {"error": "internal_server_error", "errorDescription": "Internal Server Error"}
-        body = json.dumps(error).encode()
-        headers.append((b"content-type", b"application/json"))
+        body, content_type = error_body(status, retry_after)
+        headers.append((b"content-type", content_type))
     if retry_after is not None:
         headers.append((b"retry-after", retry_after.encode()))
     headers.append((b"content-length", str(len(body)).encode()))

@@ -8,6 +8,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, get_args
 
+from .platform._config import PlatformConfig
+
 __all__ = ["DEFAULT_IMAGES", "JOB_ORDERS", "RUN_MODES", "EmulatorConfig", "JobOrder", "RunMode"]
 
 JobOrder = Literal["created", "shuffled", "reversed"]
@@ -63,6 +65,26 @@ class EmulatorConfig:
     host, there is no container runtime."""
     registry_host: str = "000000000000.dkr.ecr.us-east-2.amazonaws.com"
     """Host of the (fictitious) container registry in each project's ``containerRegistry``."""
+    registry_address: str | None = None
+    """``host:port`` of a real OCI registry standing in for the project's ECR (e.g. Debian's
+    ``docker-registry``, see ``local_registry``). Then ``containerRegistry`` names it
+    (``<address>/rescale/<project id>/``), the registry token is ``registry_password``, and
+    an image there counts once the emulator has seen it (asked for its status, or listed):
+    PENDING for ``registry_pending`` seconds, then READY. None: images are labels only."""
+    registry_password: str = field(default="", repr=False)
+    """The password (user ``AWS``) of ``registry_address``: every project's registry token."""
+    registry_pending: float = 0.0
+    """Seconds an image pushed to ``registry_address`` stays PENDING after the emulator first
+    sees it (the service's replication), so that waiting for READY is exercised."""
+    storage_endpoint: str | None = None
+    """URL of a real S3 API standing in for the projects' storage: moto behind the storage
+    gate (``emulator.storage.storage_server()``, or ``--with-storage``). Then storage tokens
+    carry credentials for it (``AWS_ENDPOINT_URL`` names it), one bucket per region is made
+    at start, and the gate refuses expired tokens. None: fictitious credentials."""
+    storage_secret: str | None = field(default=None, repr=False)
+    """The secret shared with the gate at ``storage_endpoint`` (signs the session tokens)."""
+    storage_token_lifetime: float = 3600.0
+    """Seconds storage credentials live (the service's are short-lived STS credentials)."""
     default_group: str = "default"
     """The group of jobs submitted without ``?group=``."""
     workspace_vcpu_limit: int = 10000
@@ -120,7 +142,13 @@ class EmulatorConfig:
     seed: int | None = None
     """Seed of the emulator's random choices (faults, empty pages); None: unpredictable."""
     base_url: str = "http://htc-emulator/api/v1"
-    """The in-process base URL (served mode uses the real address)."""
+    """The in-process base URL (served mode uses the real address). The platform API's root
+    is on the same host: ``/api/v2``."""
+
+    # --- the platform API (/api/v2) -----------------------------------------------------------
+    platform: PlatformConfig = field(default_factory=PlatformConfig)
+    """How the platform API v2 behaves (job status pace, walltime scale, rate-limit scopes,
+    ranges); its jobs share ``jobs_root``, ``inherit_env`` and ``kill_grace``."""
 
     # --- persistence --------------------------------------------------------------------------
     db_path: Path | None = None
@@ -155,6 +183,14 @@ class EmulatorConfig:
             )
         if not self.regions:
             raise ValueError("regions must name at least one region")
+        if self.registry_pending < 0:
+            raise ValueError(f"registry_pending must be >= 0, got {self.registry_pending}")
+        if self.storage_token_lifetime <= 0:
+            raise ValueError(
+                f"storage_token_lifetime must be > 0, got {self.storage_token_lifetime}"
+            )
+        if self.storage_endpoint is not None and not self.storage_secret:
+            raise ValueError("storage_endpoint needs storage_secret, the gate's shared secret")
         self._check_simulation()
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")

@@ -1,4 +1,4 @@
-"""``Emulator``: state, job runner, API and fault layer, living in one task group."""
+"""``Emulator``: state, job runners, both APIs and their fault layers, in one task group."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import anyio.abc
 import httpx
 from starlette.types import ASGIApp
 
-from ._asgi import FaultLayer, InProcessTransport
+from ._asgi import ApiRoots, FaultLayer, InProcessTransport
 from ._config import EmulatorConfig
 from ._faults import Counters, Faults
 from ._tokens import (
@@ -33,12 +33,19 @@ from ._tokens import (
 )
 from .htc._app import API_ROOT, Api
 from .htc._records import TERMINAL, JobRecord
+from .htc._registry import RegistryView
 from .htc._runner import Runner
 from .htc._state import State
 from .htc._store import Store
+from .platform._app import PLATFORM_ROOT, PlatformApi
+from .platform._errors import drf_error_body
+from .platform._runner import PlatformRunner
+from .platform._state import PlatformState
+from .storage import StorageControl
 
 if TYPE_CHECKING:
     from ..htc.client import HTCClient
+    from ..platform.client import PlatformClient
 
 __all__ = ["Emulator"]
 
@@ -46,7 +53,8 @@ logger = logging.getLogger("rescale_async.emulator")
 
 
 class Emulator:
-    """A local Rescale HTC service: ``async with Emulator(...) as emu: client = emu.client()``.
+    """A local Rescale HTC service: ``async with Emulator(...) as emu: client = emu.client()``,
+    and the platform API v2 beside it (``emu.platform_url``, ``emu.platform_http()``).
 
     Jobs really run (host processes, see ``EmulatorConfig``), in a task group owned by the
     ``async with`` block; leaving it stops every job process. Works under asyncio and trio.
@@ -69,6 +77,8 @@ class Emulator:
         self.config = config
         self.base_url = config.base_url
         """The API root clients use (the served address in served mode)."""
+        self.platform_url = str(httpx.URL(config.base_url).copy_with(path=PLATFORM_ROOT))
+        """The platform API v2 root (``.../api/v2``, on the same host as ``base_url``)."""
         self.faults = Faults(random.Random(config.seed))  # noqa: S311 - not for secrets
         """Fault rules, changeable at any time (see ``FaultRule``)."""
         self.counters = Counters()
@@ -79,6 +89,8 @@ class Emulator:
         """Seconds between snapshot refreshes of job statuses; may be changed while running."""
         self._state: State | None = None
         self._runner: Runner | None = None
+        self._platform: PlatformState | None = None
+        self._platform_runner: PlatformRunner | None = None
         self._app: ASGIApp | None = None
         self._issuer: TokenIssuer | None = None
         self._stack: AsyncExitStack | None = None
@@ -106,6 +118,9 @@ class Emulator:
         rng = random.Random(config.seed)  # noqa: S311 - not for secrets
         root = await self._jobs_root(stack)
         state = State(config, rng)
+        if config.registry_address is not None:
+            state.registry = RegistryView(config.registry_address)
+            stack.push_async_callback(state.registry.aclose)
         store: Store | None = None
         restored = False
         if config.db_path is not None:
@@ -116,6 +131,10 @@ class Emulator:
             restored = bool(snapshot.records)
         issuer = await self._issuer_for(state, persistent=store is not None)
         _seed(state, config)
+        if config.storage_endpoint is not None and config.storage_secret is not None:
+            await StorageControl(config.storage_endpoint, config.storage_secret).create_buckets(
+                config.regions
+            )
 
         runner = Runner(state, config, issuer, root)
         api = Api(
@@ -127,13 +146,15 @@ class Emulator:
             counters=self.counters,
             rng=rng,
         )
-        self._app = FaultLayer(
+        htc_app = FaultLayer(
             api.app(),
             faults=self.faults,
             counters=self.counters,
             root_path=API_ROOT,
             resolve=api.resolve,
         )
+        platform_app = await self._platform_app(state, root)
+        self._app = ApiRoots({PLATFORM_ROOT: platform_app}, default=htc_app)
         self._state, self._runner, self._issuer = state, runner, issuer
 
         if store is not None:
@@ -141,6 +162,7 @@ class Emulator:
         task_group = await stack.enter_async_context(anyio.create_task_group())
         self._task_group = task_group
         await task_group.start(runner.run)
+        await task_group.start(self.platform_runner.run)
         if restored:
             runner.enqueue(state.recover_after_restart())
         task_group.start_soon(self._refresh_loop)
@@ -151,6 +173,28 @@ class Emulator:
             config.project_name,
             state.default_project_id,
             root,
+        )
+
+    async def _platform_app(self, state: State, root: Path) -> ASGIApp:
+        """The platform API v2 (its own state and runner) behind its fault layer.
+
+        Its state lives in memory only, so bytes an earlier run left under
+        ``<jobs_root>/platform`` are removed first.
+        """
+        config = self.config
+        platform_root = root / "platform"
+        await anyio.to_thread.run_sync(_remove_tree, platform_root)
+        platform = PlatformState(config, platform_root, lambda: state.api_keys)
+        runner = PlatformRunner(platform, config, platform_root)
+        api = PlatformApi(config=config, state=platform, runner=runner, counters=self.counters)
+        self._platform, self._platform_runner = platform, runner
+        return FaultLayer(
+            api.app(),
+            faults=self.faults,
+            counters=self.counters,
+            root_path=PLATFORM_ROOT,
+            resolve=api.resolve,
+            error_body=drf_error_body,
         )
 
     async def _jobs_root(self, stack: AsyncExitStack) -> Path:
@@ -249,6 +293,27 @@ class Emulator:
         return self.state.api_keys[0]
 
     @property
+    def platform(self) -> PlatformState:
+        """The platform API's state (jobs, files, counts, throttles), for tests."""
+        if self._platform is None:
+            raise RuntimeError("the Emulator is not running: use `async with Emulator() as emu`")
+        return self._platform
+
+    @property
+    def platform_runner(self) -> PlatformRunner:
+        """The platform job runner (``processes``, ``started``, ``jobs_root``)."""
+        if self._platform_runner is None:
+            raise RuntimeError("the Emulator is not running: use `async with Emulator() as emu`")
+        return self._platform_runner
+
+    @property
+    def platform_api_key(self) -> str:
+        """An API key the platform API accepts (``Authorization: Token <key>``): the user's
+        key, the same as HTC's.
+        """
+        return self.api_key
+
+    @property
     def project_id(self) -> str:
         """The id of the project the emulator starts with."""
         return self.state.default_project_id
@@ -278,6 +343,18 @@ class Emulator:
             kwargs.setdefault("transport", self.transport())
         return HTCClient(**kwargs)
 
+    def platform_client(self, **kwargs: Any) -> PlatformClient:
+        """A ``PlatformClient`` wired to this emulator's ``/api/v2`` (in process, or over HTTP
+        when served); keyword arguments win over the defaults, as for ``client()``.
+        """
+        from ..platform.client import PlatformClient  # noqa: PLC0415 - as in client()
+
+        kwargs.setdefault("api_key", self.platform_api_key)
+        kwargs.setdefault("base_url", self.platform_url)
+        if not self.served:
+            kwargs.setdefault("transport", self.transport())
+        return PlatformClient(**kwargs)
+
     def http(self, *, token: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
         """A plain ``httpx.AsyncClient`` on the API root; ``token`` adds a bearer header.
 
@@ -287,6 +364,19 @@ class Emulator:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         kwargs.setdefault("base_url", self.base_url + "/")
+        if not self.served:
+            kwargs.setdefault("transport", self.transport())
+        return httpx.AsyncClient(headers=headers, **kwargs)
+
+    def platform_http(self, *, api_key: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        """A plain ``httpx.AsyncClient`` on the platform API root (``.../api/v2/``), sending
+        ``Authorization: Token <platform_api_key>`` (or ``api_key``; ``""`` sends none).
+        """
+        headers = dict(kwargs.pop("headers", {}))
+        key = self.platform_api_key if api_key is None else api_key
+        if key:
+            headers["Authorization"] = f"Token {key}"
+        kwargs.setdefault("base_url", self.platform_url + "/")
         if not self.served:
             kwargs.setdefault("transport", self.transport())
         return httpx.AsyncClient(headers=headers, **kwargs)

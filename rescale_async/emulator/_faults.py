@@ -12,6 +12,9 @@ and the first one whose dice say so decides the outcome:
 
 ``hold`` delays the response of every matching request after the server has acted (a slow
 answer: the window in which a client can die between its request and the response).
+``bandwidth`` caps the bytes per second of a matching response's body (each response is paced
+on its own, so a client opening more connections gets more bandwidth, as over a real link);
+``drop_after`` sends that many bytes of a matching response's body, then drops the connection.
 
 Dropped and lost responses reach the client as an ``httpx.TransportError`` in both modes.
 Rules and counters are thread-safe, so a test can change faults of a served emulator.
@@ -28,10 +31,43 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-__all__ = ["Counters", "Decision", "FaultRule", "Faults"]
+__all__ = ["Bucket", "Counters", "Decision", "FaultRule", "Faults"]
 
 _ERROR_STATUSES = frozenset({500, 502, 503, 504})
+
+
+class Bucket:
+    """A server-side token bucket: ``rate`` requests per second, ``burst`` back to back.
+
+    ``take()`` never waits: it admits a request (None) or says how long until it could.
+    Thread-safe, so a test may change a served emulator's limits from its own thread.
+    """
+
+    def __init__(self, rate: float, burst: int = 1) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be > 0, got {rate}")
+        if burst < 1:
+            raise ValueError(f"burst must be >= 1, got {burst}")
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._stamp: float | None = None
+        self._lock = threading.Lock()
+
+    def take(self, clock: float | None = None) -> float | None:
+        """None when a request may pass (a token is taken), else seconds until one could."""
+        now = time.monotonic() if clock is None else clock
+        with self._lock:
+            if self._stamp is not None:
+                earned = (now - self._stamp) * self.rate
+                self._tokens = min(float(self.burst), self._tokens + earned)
+            self._stamp = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return None
+            return (1.0 - self._tokens) / self.rate
 
 
 @dataclass(eq=False)
@@ -61,12 +97,17 @@ class FaultRule:
     lose_rate: float = 0.0
     hold: float = 0.0
     """Seconds a matching request's response waits after the server has acted."""
+    bandwidth: float | None = None
+    """Bytes per second a matching response's body is paced to (per response, that is per
+    connection while it sends); None: no cap."""
+    drop_after: int | None = None
+    """Send this many bytes of a matching response's body, then drop the connection (a
+    transfer cut short); None: never."""
     times: int | None = None
     """Apply to at most this many requests (latency included), then go away."""
     name: str = ""
 
-    _tokens: float = field(default=0.0, init=False, repr=False)
-    _stamp: float | None = field(default=None, init=False, repr=False)
+    _bucket: Bucket | None = field(default=None, init=False, repr=False)
     _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False)
     applied: int = field(default=0, init=False)
     """How many requests this rule has affected."""
@@ -86,7 +127,12 @@ class FaultRule:
             raise ValueError("latency, jitter and hold must be >= 0")
         if self.burst < 1:
             raise ValueError(f"burst must be >= 1, got {self.burst}")
-        self._tokens = float(self.burst)
+        if self.bandwidth is not None and self.bandwidth <= 0:
+            raise ValueError(f"bandwidth must be > 0 bytes per second, got {self.bandwidth}")
+        if self.drop_after is not None and self.drop_after < 0:
+            raise ValueError(f"drop_after must be >= 0 bytes, got {self.drop_after}")
+        if self.rate_limit is not None:
+            self._bucket = Bucket(self.rate_limit, self.burst)
         if self.path_regex is not None:
             self._pattern = re.compile(self.path_regex)
         if self.method is not None:
@@ -107,16 +153,8 @@ class FaultRule:
 
     def _take_token(self, clock: float) -> float | None:
         """None when a request may pass, else seconds until the bucket has a token."""
-        assert self.rate_limit is not None
-        if self._stamp is not None:
-            self._tokens = min(
-                float(self.burst), self._tokens + (clock - self._stamp) * self.rate_limit
-            )
-        self._stamp = clock
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return None
-        return (1.0 - self._tokens) / self.rate_limit
+        assert self._bucket is not None
+        return self._bucket.take(clock)
 
 
 @dataclass(frozen=True)
@@ -125,6 +163,10 @@ class Decision:
 
     delay: float = 0.0
     hold: float = 0.0
+    bandwidth: float | None = None
+    """Bytes per second the response body is paced to (the lowest cap of the rules)."""
+    drop_after: int | None = None
+    """Body bytes sent before the connection drops (the lowest of the rules)."""
     outcome: str | None = None
     """None (serve it), "rate_limited", "dropped", "error" or "lost"."""
     status: int | None = None
@@ -218,6 +260,8 @@ class Faults:
     def decide(self, method: str, template: str, path: str) -> Decision:
         """Roll the dice of every rule matching this request."""
         delay = hold = 0.0
+        bandwidth: float | None = None
+        drop_after: int | None = None
         with self._lock:
             for rule in list(self._rules):
                 if not rule.matches(method, template, path):
@@ -229,17 +273,23 @@ class Faults:
                 if rule.hold:
                     hold += rule.hold
                     affected = True
+                if rule.bandwidth is not None:
+                    bandwidth = _lowest(bandwidth, rule.bandwidth)
+                    affected = True
+                if rule.drop_after is not None:
+                    drop_after = _lowest(drop_after, rule.drop_after)
+                    affected = True
                 outcome = self._outcome(rule)
                 if affected or outcome is not None:
                     rule.applied += 1
                 if rule.exhausted:
                     self._rules.remove(rule)
                 if outcome is not None:
-                    return Decision(delay, hold, *outcome)
-        return Decision(delay, hold)
+                    return Decision(delay, hold, bandwidth, drop_after, *outcome)
+        return Decision(delay, hold, bandwidth, drop_after)
 
     def _outcome(self, rule: FaultRule) -> tuple[str, int | None, str | None] | None:
-        if rule.rate_limit is not None:
+        if rule._bucket is not None:
             wait = rule._take_token(time.monotonic())
             if wait is not None:
                 after = rule.retry_after
@@ -253,3 +303,10 @@ class Faults:
         if rule.lose_rate and rng.random() < rule.lose_rate:
             return "lost", None, None
         return None
+
+
+N = TypeVar("N", int, float)
+
+
+def _lowest(current: N | None, candidate: N) -> N:
+    return candidate if current is None else min(current, candidate)

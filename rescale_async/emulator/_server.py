@@ -24,9 +24,11 @@ from ._asgi import QuietDrops
 from ._config import EmulatorConfig
 from ._emulator import Emulator
 from .htc._app import API_ROOT
+from .platform._app import PLATFORM_ROOT
 
 if TYPE_CHECKING:
     from ..htc.client import HTCClient
+    from ..platform.client import PlatformClient
 
 __all__ = ["ServedEmulator", "background_server", "serve", "serving"]
 
@@ -37,7 +39,9 @@ T = TypeVar("T")
 
 @dataclass
 class ServedEmulator:
-    """An emulator answering on ``base_url`` (``http://host:port/api/v1``)."""
+    """An emulator answering on ``base_url`` (``http://host:port/api/v1``) and, for the
+    platform API, ``platform_url`` (``http://host:port/api/v2``).
+    """
 
     emulator: Emulator
     base_url: str
@@ -54,9 +58,22 @@ class ServedEmulator:
     def project_id(self) -> str:
         return self.emulator.project_id
 
+    @property
+    def platform_url(self) -> str:
+        """The platform API v2 root on this server."""
+        return self.emulator.platform_url
+
+    @property
+    def platform_api_key(self) -> str:
+        return self.emulator.platform_api_key
+
     def client(self, **kwargs: Any) -> HTCClient:
         """An ``HTCClient`` talking to the server over HTTP."""
         return self.emulator.client(**kwargs)
+
+    def platform_client(self, **kwargs: Any) -> PlatformClient:
+        """A ``PlatformClient`` talking to the server's ``/api/v2`` over HTTP."""
+        return self.emulator.platform_client(**kwargs)
 
     async def call(self, func: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``await func(*args)`` in the server's event loop, e.g.
@@ -121,8 +138,10 @@ async def _served(
         actual_port = int(sock.getsockname()[1])
         base_url = f"http://{_url_host(host)}:{actual_port}{API_ROOT}"
         emulator.base_url = base_url
+        emulator.platform_url = f"http://{_url_host(host)}:{actual_port}{PLATFORM_ROOT}"
         emulator.served = True
         emulator.runner.api_url = base_url
+        emulator.platform_runner.api_url = emulator.platform_url
         server = _Server(
             uvicorn.Config(
                 emulator.app,

@@ -10,14 +10,15 @@ from .._core.config import resolve_settings
 from .._core.options import ClientOptions, Clock, Sleep, as_rate_limit, as_timeout
 from .._core.ratelimit import RateLimit
 from .._core.retry import DefaultRetryPolicy, RetryBudget, RetryPolicy
+from .dataplane import Images, RegistryHTTP, Storage, StorageService
 from .orchestration import Jobs, ReadyImages
 from .resources.auth import Auth
-from .resources.images import Images
+from .resources.images import Images as ImagesResource
 from .resources.jobs import Jobs as JobsResource
 from .resources.metrics import Metrics
 from .resources.projects import Projects
 from .resources.regions import Regions
-from .resources.storage import Storage
+from .resources.storage import Storage as StorageResource
 from .resources.tasks import Tasks
 from .resources.workspaces import Workspaces
 
@@ -89,6 +90,10 @@ class HTCClient(BaseClient):
         )
         self._settle_delay = float(settle_delay)
         self._ready_images = ReadyImages()
+        self._registry_http = RegistryHTTP(options)  # one registry pool for every view
+        self._storage_service = StorageService(  # storage credentials, engine: every view's
+            max_retries=max_retries, timeout=options.timeout.read or 60.0
+        )
         super().__init__(settings, options, transport=transport)
 
     @property
@@ -96,20 +101,37 @@ class HTCClient(BaseClient):
         """Seconds given an ambiguously failed submission before asking whether it landed."""
         return self._settle_delay
 
+    async def aclose(self) -> None:
+        """Close the connection pools: the API's (every view shares it) and the registry's;
+        stop the storage engine's thread (trio).
+        """
+        try:
+            await self._registry_http.aclose()
+            await self._storage_service.aclose()
+        finally:
+            await super().aclose()
+
     def _attach_resources(self) -> None:
         pipeline = self._pipeline
         self.auth = Auth(pipeline)
         self.projects = Projects(pipeline)
         self.tasks = Tasks(pipeline)
-        self.images = Images(pipeline)
-        self.storage = Storage(pipeline)
+        images = ImagesResource(pipeline)
+        self.images = Images(
+            images,
+            projects=self.projects,
+            registry_http=self._registry_http,
+            options=pipeline.options,
+            ready=self._ready_images,
+        )
+        self.storage = Storage(StorageResource(pipeline), self._storage_service)
         self.regions = Regions(pipeline)
         self.workspaces = Workspaces(pipeline)
         self.metrics = Metrics(pipeline)
         self.jobs = Jobs(
             JobsResource(pipeline),
             tasks=self.tasks,
-            images=self.images,
+            images=images,
             ready_images=self._ready_images,
             settle_delay=self._settle_delay,
             sleep=pipeline.options.sleep,

@@ -18,15 +18,29 @@ PACKAGE = Path(__file__).resolve().parents[2] / "rescale_async"
 # module prefix -> the prefixes it may import from rescale_async (its own prefix always)
 ALLOWED: dict[str, tuple[str, ...]] = {
     "rescale_async._core": ("rescale_async._version",),
-    "rescale_async.htc.types": (),
+    "rescale_async.htc.types": ("rescale_async._core.models",),
     "rescale_async.htc.resources": ("rescale_async._core", "rescale_async.htc.types"),
-    "rescale_async.htc.orchestration": (
+    "rescale_async.htc.dataplane": (
         "rescale_async._core",
         "rescale_async.htc.types",
         "rescale_async.htc.resources",
     ),
+    "rescale_async.htc.orchestration": (
+        "rescale_async._core",
+        "rescale_async.htc.types",
+        "rescale_async.htc.resources",
+        "rescale_async.htc.dataplane",
+    ),
     "rescale_async.htc": ("rescale_async._core",),
-    "rescale_async.emulator": ("rescale_async.htc.types",),
+    "rescale_async.platform.types": ("rescale_async._core.models",),
+    "rescale_async.platform.resources": ("rescale_async._core", "rescale_async.platform.types"),
+    "rescale_async.platform.orchestration": (
+        "rescale_async._core",
+        "rescale_async.platform.types",
+        "rescale_async.platform.resources",
+    ),
+    "rescale_async.platform": ("rescale_async._core",),
+    "rescale_async.emulator": ("rescale_async.htc.types", "rescale_async._core.asyncio_bridge"),
 }
 
 
@@ -68,6 +82,12 @@ EXCEPTIONS = {
     ("rescale_async.emulator._emulator", "rescale_async.htc.client"): "emu.client() builds one "
     "for the caller (imported inside that method); the emulator itself never uses a client",
     ("rescale_async.emulator._server", "rescale_async.htc.client"): "the same, for a type hint",
+    ("rescale_async.emulator._emulator", "rescale_async.platform.client"): "emu.platform_client()"
+    ", likewise",
+    (
+        "rescale_async.emulator._server",
+        "rescale_async.platform.client",
+    ): "the same, for a type hint",
 }
 
 

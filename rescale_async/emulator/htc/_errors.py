@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...htc.types import OAuth2ErrorBody, RequestErrorBody
+from .._errors import ApiError
 
 __all__ = ["ApiError", "bad_request", "not_found", "not_found_request", "unauthorized"]
-
-
-class ApiError(Exception):
-    """Answer the current request with ``status`` and ``body`` (None: no body, as 403s)."""
-
-    def __init__(
-        self,
-        status: int,
-        body: dict[str, Any] | None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{status}: {body}")
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
 
 
 def bad_request(error_type: str, description: str, message: str | None = None) -> ApiError:

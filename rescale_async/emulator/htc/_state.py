@@ -42,6 +42,7 @@ from ._records import (
     TaskRecord,
     now,
 )
+from ._registry import RegistryView
 from ._store import Snapshot, WriteBatch
 
 __all__ = ["State", "SubmittedBatch", "normalize_image"]
@@ -114,6 +115,8 @@ class State:
             "createdAt": _iso(now()),
         }
         self.default_project_id = ""
+        self.registry: RegistryView | None = None
+        """The real registry behind ``containerRegistry`` (``config.registry_address``)."""
         self._seq = 0
         self._limit_seq = 0
         # change tracking (for the store) and publishing (for the API's snapshot)
@@ -257,7 +260,8 @@ class State:
         self.task_order.setdefault(project.project_id, [])
 
     def registry_url(self, project_id: str) -> str:
-        return f"{self.config.registry_host}/rescale/{project_id}/"
+        host = self.config.registry_address or self.config.registry_host
+        return f"{host}/rescale/{project_id}/"
 
     def add_project(
         self,
@@ -275,7 +279,9 @@ class State:
             created_at=created,
             created_by=self.config.user_id,
             seq=self._next_seq(),
-            registry_token=new_secret("registry"),
+            registry_token=self.config.registry_password
+            if self.config.registry_address
+            else new_secret("registry"),
         )
         for image, pending in self.config.images.items():
             full = normalize_image(project, "", image)
@@ -315,6 +321,15 @@ class State:
         if repo not in project.repositories:
             project.repositories.append(repo)
         self._touch("project", project_id)
+        return full
+
+    def saw_pushed_image(self, project: ProjectRecord, name: str) -> str:
+        """Image ``name``, found in the real registry: READY ``registry_pending`` seconds
+        after the emulator first saw it (as the service replicates a push).
+        """
+        full = normalize_image(project, self.registry_url(project.project_id), name)
+        if full not in project.images:
+            self.add_image(project.project_id, full, self.config.registry_pending)
         return full
 
     def image_status(self, project: ProjectRecord, name: str) -> str | None:

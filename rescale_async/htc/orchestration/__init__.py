@@ -1,7 +1,7 @@
 """Orchestration: job specs, exactly-once submission, watching and waiting, logs, the ledger."""
 
+from ..._core.exceptions import CancelNotConfirmedError
 from ._batch import JobBatch
-from ._cancel import CancelNotConfirmedError
 from ._jobs import Jobs, Watchable
 from ._ledger import Ledger, LedgerLike, ParentJob, Replacement
 from ._logs import LogStream

@@ -9,23 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from ..._core.exceptions import WaitTimeoutError
+from ..._core.exceptions import CancelNotConfirmedError, WaitTimeoutError
 from ..types import JobRef
 from ._results import WaitResult
 
-__all__ = ["CancelNotConfirmedError", "cancel_and_confirm"]
+__all__ = ["cancel_and_confirm"]
 
 _NAMED = 10  # job ids an error message names before "and N more"
-
-
-class CancelNotConfirmedError(WaitTimeoutError):
-    """Cancelling was asked, but some jobs had not ended by the timeout: ``pending`` names
-    them, ``result`` holds where every job stood.
-    """
-
-    def __init__(self, message: str, *, result: WaitResult, pending: Sequence[JobRef]) -> None:
-        super().__init__(message, result=result)
-        self.pending = list(pending)
 
 
 def _named(pending: Sequence[JobRef]) -> str:

@@ -19,26 +19,18 @@ import hashlib
 import json
 import os
 import sqlite3
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, NamedTuple, TypeAlias, TypeVar
-
-import anyio
+from typing import Any, NamedTuple, TypeAlias
 
 from ..._core.exceptions import LedgerError
+from ..._core.ledger import LedgerFile, shared_ledger
 from ..types import TaskRef
 
 __all__ = ["Ledger", "LedgerLike", "ParentJob", "Replacement", "Submission"]
 
-T = TypeVar("T")
-
-_FORMAT = "rescale_async ledger 1"
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS submissions (
     key TEXT PRIMARY KEY,
     project_id TEXT NOT NULL,
@@ -103,85 +95,19 @@ def digest_of(bodies: Sequence[Sequence[dict[str, Any]]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Ledger:
+class Ledger(LedgerFile):
     """A SQLite ledger at ``path`` (created 0600 if absent). Pass it, or just the path, as
     ``ledger=`` to ``submit``, ``submit_many``, ``watch`` and ``wait``; the same path always
     means the same ``Ledger`` within a process.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._connection: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-        self._ordinals: Counter[tuple[str, str, str]] = Counter()
-
-    def __repr__(self) -> str:
-        return f"Ledger({str(self.path)!r})"
-
-    # ------------------------------------------------------------------ plumbing
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is not None:
-            return self._connection
-        try:
-            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise LedgerError(f"cannot open the ledger {self.path}: {exc.strerror}") from None
-        os.close(descriptor)
-        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")  # survives a killed process
-            connection.executescript(_SCHEMA)
-            row = connection.execute(
-                "SELECT value FROM ledger_meta WHERE name = 'format'"
-            ).fetchone()
-            if row is None:
-                connection.execute(
-                    "INSERT INTO ledger_meta (name, value) VALUES ('format', ?)", (_FORMAT,)
-                )
-            elif row[0] != _FORMAT:
-                raise LedgerError(f"{self.path} is a ledger of another format ({row[0]!r})")
-        except sqlite3.DatabaseError as exc:
-            connection.close()
-            raise LedgerError(
-                f"{self.path} is not a rescale_async ledger ({exc}); pass a new file name"
-            ) from None
-        except BaseException:
-            connection.close()
-            raise
-        self._connection = connection
-        return connection
-
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        def locked() -> T:
-            with self._lock:
-                connection = self._connect()
-                try:
-                    connection.execute("BEGIN IMMEDIATE")
-                    result = work(connection)
-                    connection.execute("COMMIT")
-                except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
-                    raise
-                return result
-
-        return await anyio.to_thread.run_sync(locked)
-
-    def close(self) -> None:
-        """Close the database connection (it reopens on next use)."""
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+    schema = _SCHEMA
 
     # ------------------------------------------------------------------ submissions
 
     def next_key(self, task: TaskRef, digest: str) -> str:
         """The key of this run's next submission of ``digest`` to ``task``."""
-        ordinal = self._ordinals[(task.project_id, task.task_id, digest)]
-        self._ordinals[(task.project_id, task.task_id, digest)] += 1
+        ordinal = self.next_ordinal((task.project_id, task.task_id, digest))
         return f"{task.project_id}/{task.task_id}/{digest[:32]}/{ordinal}"
 
     async def find(self, key: str, digest: str) -> Submission | None:
@@ -343,19 +269,7 @@ def job_ids_of(parents: Iterable[ParentJob]) -> list[str]:
 LedgerLike: TypeAlias = Ledger | str | os.PathLike[str]
 """A Ledger, or the path of its file."""
 
-_open: dict[Path, Ledger] = {}
-_open_lock = threading.Lock()
-
 
 def as_ledger(ledger: LedgerLike | None) -> Ledger | None:
     """The process's one Ledger for a path (so submission counting spans every call)."""
-    if ledger is None or isinstance(ledger, Ledger):
-        return ledger
-    if not isinstance(ledger, str | os.PathLike):
-        raise TypeError(f"ledger must be a Ledger or a file path, got {type(ledger).__name__}")
-    path = Path(ledger).expanduser().absolute()
-    with _open_lock:
-        found = _open.get(path)
-        if found is None:
-            found = _open[path] = Ledger(path)
-        return found
+    return shared_ledger(Ledger, ledger)

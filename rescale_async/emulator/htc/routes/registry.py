@@ -1,4 +1,9 @@
-"""Container registry routes: a project's images, repositories and registry token."""
+"""Container registry routes: a project's images, repositories and registry token.
+
+With a real registry configured (``registry_address``), the images are those pushed there:
+listing the project's images, or asking for the status of one, is when the emulator sees
+them (READY ``registry_pending`` seconds later).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from ....htc.types import ImageList, ImageStatus, Repository
 from .._errors import ApiError, bad_request
+from .._state import normalize_image
 from ._base import PROJECT, Call, RouteSpec
 from ._common import json_response
 
@@ -29,6 +35,10 @@ def routes() -> list[RouteSpec]:
 
 async def list_images(call: Call) -> Response:
     project = call.project()
+    registry = call.state.registry
+    if registry is not None:
+        for image in await registry.images(project.project_id, project.registry_token):
+            call.state.saw_pushed_image(project, image)
     body = ImageList(
         container_registry=call.state.registry_url(project.project_id),
         images=sorted(project.images),
@@ -41,6 +51,12 @@ async def get_image(call: Call) -> Response:
     project = call.project()
     name = call.path("imageName")
     status = call.state.image_status(project, name)
+    registry = call.state.registry
+    if status is None and registry is not None:
+        full = normalize_image(project, call.state.registry_url(project.project_id), name)
+        if await registry.has_image(project.project_id, full, project.registry_token):
+            call.state.saw_pushed_image(project, full)
+            status = call.state.image_status(project, full)
     if status is None:
         message = (
             f"Image {name} is unavailable. Please check the image name. If the image was "

@@ -1,0 +1,1 @@
+"""The platform API's routes, one module per resource group, each with a ``routes()`` table."""

@@ -1,0 +1,85 @@
+"""Checking bytes against the store's checksum: the ETag.
+
+S3 gives a single-part object the MD5 of its bytes as ETag, and a multipart one
+``<MD5 of the concatenated part MD5s>-<number of parts>`` (each part's MD5 being what the
+store computed of what it received). So a local file is verified by hashing it cut at the
+object's part boundaries. (An object encrypted with SSE-KMS or SSE-C has an ETag that is no
+MD5; the SDK's uploads never ask for those, and the Rescale buckets are not known to.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "READ_SIZE",
+    "composite_etag",
+    "etag_parts",
+    "file_md5s",
+    "md5",
+    "strip_etag",
+]
+
+READ_SIZE = 1024 * 1024
+"""Bytes read at a time when hashing a local file."""
+
+
+def md5() -> hashlib._Hash:
+    """A new MD5 (an integrity check here, not security)."""
+    return hashlib.md5(usedforsecurity=False)
+
+
+def strip_etag(value: str | None) -> str | None:
+    """An ETag without its quotes (S3 sends ``"..."``)."""
+    return None if value is None else value.strip('"')
+
+
+def etag_parts(etag: str | None) -> int | None:
+    """The number of parts a multipart ETag names; None for a single-part one."""
+    if etag is None or "-" not in etag:
+        return None
+    count = etag.rsplit("-", 1)[1]
+    return int(count) if count.isdigit() else None
+
+
+def composite_etag(part_md5s: Sequence[bytes]) -> str:
+    """The ETag S3 gives a multipart object whose parts have these MD5 digests."""
+    digest = md5()
+    for part in part_md5s:
+        digest.update(part)
+    return f"{digest.hexdigest()}-{len(part_md5s)}"
+
+
+def file_md5s(path: Path, layout: Sequence[tuple[int, int]]) -> list[bytes]:
+    """The MD5 digest of each ``(offset, length)`` range of ``path`` (blocking)."""
+    digests = []
+    with path.open("rb") as file:
+        for offset, length in layout:
+            digest = md5()
+            file.seek(offset)
+            left = length
+            while left > 0:
+                chunk = file.read(min(READ_SIZE, left))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                left -= len(chunk)
+            digests.append(digest.digest())
+    return digests
+
+
+def matches(path: Path, etag: str, size: int, layout: Sequence[tuple[int, int]] | None) -> bool:
+    """Whether ``path`` holds the object of ``etag`` and ``size`` (blocking): its size, and
+    its MD5 (single-part) or the composite of its parts' MD5s cut at ``layout`` (multipart).
+    """
+    try:
+        if os.stat(path).st_size != size:
+            return False
+    except OSError:
+        return False
+    if etag_parts(etag) is None:
+        return file_md5s(path, [(0, size)])[0].hex() == etag
+    return layout is not None and composite_etag(file_md5s(path, layout)) == etag

@@ -43,8 +43,7 @@ from pathlib import Path
 import anyio
 
 from rescale_async import HTCClient, JobSpec, PushProgress, TaskRef, build_oci_layout
-from rescale_async.emulator import ServedEmulator, serving
-from rescale_async.emulator._local_registry import local_registry, registry_missing
+from rescale_async.emulator import ServedEmulator, local_registry, registry_missing, serving
 from rescale_async.emulator.storage import moto_installed, serving_storage
 
 # The job's program: /app/job.py in the image. It reads its parameter file from its task's

@@ -69,6 +69,7 @@ except ImportError as exc:  # pragma: no cover  (the test environment has the ex
 from ._config import DEFAULT_IMAGES, EmulatorConfig
 from ._emulator import Emulator
 from ._faults import Counters, FaultRule, Faults
+from ._local_registry import LocalRegistry, local_registry, registry_missing
 from ._server import ServedEmulator, background_server, serve, serving
 from .htc._records import JobRecord, JobView
 from .platform import DOCUMENTED_RATE_LIMITS, PlatformConfig, ScopeLimit
@@ -83,10 +84,13 @@ __all__ = [
     "Faults",
     "JobRecord",
     "JobView",
+    "LocalRegistry",
     "PlatformConfig",
     "ScopeLimit",
     "ServedEmulator",
     "background_server",
+    "local_registry",
+    "registry_missing",
     "serve",
     "serving",
 ]

@@ -12,8 +12,7 @@ import anyio.from_thread
 import pytest
 from cli_support import Cli, error_line, served_emulator
 
-from rescale_async.emulator import ServedEmulator
-from rescale_async.emulator._local_registry import local_registry, registry_missing
+from rescale_async.emulator import ServedEmulator, local_registry, registry_missing
 from rescale_async.htc.dataplane import build_oci_layout
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rescale_async.emulator._local_registry import registry_missing
+from rescale_async.emulator import registry_missing
 from rescale_async.emulator.storage import moto_installed
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 
 import anyio
@@ -61,6 +61,7 @@ class _BlobReader:
         self.counted = 0
         self._hash = hashlib.sha256()
         self._file: anyio.AsyncFile[bytes] | None = None
+        self._handed: list[AsyncGenerator[bytes, None]] = []
 
     async def __aenter__(self) -> _BlobReader:
         self._file = await anyio.open_file(self.blob.where.path, "rb")
@@ -73,14 +74,23 @@ class _BlobReader:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._file is not None:
-            with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
+            for pieces in self._handed:  # a body the HTTP client stopped reading midway
+                await pieces.aclose()
+            if self._file is not None:
                 await self._file.aclose()
         if exc is not None:  # this attempt's bytes will be sent again (or never)
             self.progress.bytes_sent -= self.counted
 
-    async def take(self, count: int) -> AsyncIterator[bytes]:
-        """The next ``count`` bytes, in pieces of at most ``READ_SIZE``."""
+    def take(self, count: int) -> AsyncIterator[bytes]:
+        """The next ``count`` bytes, in pieces of at most ``READ_SIZE`` (closed on exit, read
+        to the end or not).
+        """
+        pieces = self._pieces(count)
+        self._handed.append(pieces)
+        return pieces
+
+    async def _pieces(self, count: int) -> AsyncGenerator[bytes, None]:
         assert self._file is not None
         blob = self.blob
         if blob.size == 0:

@@ -24,8 +24,7 @@ import httpx
 import pytest
 import uvicorn
 
-from rescale_async.emulator import Emulator
-from rescale_async.emulator._local_registry import LocalRegistry, local_registry, registry_missing
+from rescale_async.emulator import Emulator, LocalRegistry, local_registry, registry_missing
 from rescale_async.htc.dataplane import build_oci_layout
 
 FAST: dict[str, Any] = {"refresh_interval": 0.02, "seed": 7, "kill_grace": 0.5}

@@ -16,7 +16,7 @@ import pytest
 from registry_support import small_layout
 
 from rescale_async import HTCClient, JobSpec
-from rescale_async.emulator._local_registry import registry_missing
+from rescale_async.emulator import registry_missing
 
 
 def test_without_docker_registry_the_option_is_refused_clearly(tmp_path: Path) -> None:

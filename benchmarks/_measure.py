@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import resource
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 __all__ = ["RESULT_PREFIX", "Measurement", "Unavailable", "current_rss_kib", "peak_rss_kib"]
@@ -69,6 +69,18 @@ class Measurement:
 
     def to_line(self) -> str:
         return RESULT_PREFIX + json.dumps(asdict(self))
+
+    def wrong(self, problem: str) -> Measurement:
+        """This run, failed by a check of its result: no time to report."""
+        return replace(self, error=f"wrong result: {problem}", seconds=None)
+
+    def summary(self) -> str:
+        """One line for the progress log: time and peak RSS, or why there are none."""
+        if self.unavailable:
+            return f"unavailable ({self.unavailable})"
+        if self.error:
+            return f"ERROR {self.error}"
+        return f"{self.seconds:.2f} s, peak {(self.peak_rss_kib or 0) / 1024:.0f} MiB"
 
     @classmethod
     def from_output(cls, stdout: str) -> Measurement | None:

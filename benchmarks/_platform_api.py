@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ._served import Served
+from ._served import RawApi, Served
 
 __all__ = ["PlatformApi", "platform_url", "sha512_of"]
 
@@ -34,30 +33,11 @@ def sha512_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-class PlatformApi:
+class PlatformApi(RawApi):
     """Raw ``/api/v2`` calls (``Authorization: Token``); waits out a 429 and counts answers."""
 
     def __init__(self, served: Served) -> None:
-        self.http = httpx.Client(
-            base_url=platform_url(served) + "/",
-            headers={"Authorization": f"Token {served.api_key}"},
-            timeout=300.0,
-        )
-        self.sent: Counter[int] = Counter()
-        """Responses received, by status."""
-
-    def close(self) -> None:
-        self.http.close()
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> Any:
-        while True:
-            response = self.http.request(method, url, **kwargs)
-            self.sent[response.status_code] += 1
-            if response.status_code == 429:
-                time.sleep(float(response.headers.get("retry-after", "1")))
-                continue
-            response.raise_for_status()
-            return response.json() if response.content else None
+        super().__init__(platform_url(served), {"Authorization": f"Token {served.api_key}"})
 
     def pages(self, url: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a paged listing (``{count, next, previous, results}``)."""

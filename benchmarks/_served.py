@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["Api", "Served", "served_emulator"]
+__all__ = ["Api", "RawApi", "Served", "served_emulator"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,22 +127,16 @@ def served_emulator(
             served.jobs = json.loads(jobs_path.read_text())
 
 
-class Api:
-    """Raw API calls for seeding and checking, outside every measurement.
-
-    It waits out any 429 (``Retry-After``) and counts what it sent, so that its own requests
-    can be told apart from a measured client's in the server's counters.
+class RawApi:
+    """Raw calls to one API root, outside every measurement: it waits out any 429
+    (``Retry-After``) and counts what it received, so that its own requests can be told apart
+    from a measured client's in the server's counters.
     """
 
-    def __init__(self, served: Served) -> None:
-        self.served = served
-        self.http = httpx.Client(base_url=served.base_url + "/", timeout=300.0)
+    def __init__(self, root: str, headers: dict[str, str] | None = None) -> None:
+        self.http = httpx.Client(base_url=root + "/", headers=headers, timeout=300.0)
         self.sent: Counter[int] = Counter()
         """Responses received, by status."""
-        token = self._send(
-            "GET", "auth/token", headers={"Authorization": f"Token {served.api_key}"}
-        )
-        self.http.headers["Authorization"] = f"Bearer {token['tokenValue']}"
 
     def close(self) -> None:
         self.http.close()
@@ -156,6 +150,18 @@ class Api:
                 continue
             response.raise_for_status()
             return response.json() if response.content else None
+
+
+class Api(RawApi):
+    """Raw HTC API calls for seeding and checking (with a bearer token of its own)."""
+
+    def __init__(self, served: Served) -> None:
+        super().__init__(served.base_url)
+        self.served = served
+        token = self._send(
+            "GET", "auth/token", headers={"Authorization": f"Token {served.api_key}"}
+        )
+        self.http.headers["Authorization"] = f"Bearer {token['tokenValue']}"
 
     def get(self, url: str, **params: Any) -> Any:
         return self._send("GET", url, params=params or None)

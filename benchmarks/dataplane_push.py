@@ -210,18 +210,6 @@ def _manifest_of(address: str, password: str, repository: str, tag: str) -> dict
     return manifest
 
 
-def _failed(result: Measurement, problem: str) -> Measurement:
-    return replace(result, error=f"wrong result: {problem}", seconds=None)
-
-
-def _describe(result: Measurement) -> str:
-    if result.unavailable:
-        return f"unavailable ({result.unavailable})"
-    if result.error:
-        return f"ERROR {result.error}"
-    return f"{result.seconds:.2f} s, peak {(result.peak_rss_kib or 0) / 1024:.0f} MiB"
-
-
 def bench_push(ctx: Context) -> None:
     """(g): the image made once; per run every implementation pushes it into a repository of
     its own (so no blob is there yet), then the SDK pushes it again to its repository.
@@ -272,12 +260,12 @@ def bench_push(ctx: Context) -> None:
                     extra = {**result.extra, "registry_requests": len(requests)}
                     result = replace(result, extra=extra)
                 ctx.report.add("g", name, run, result)
-                ctx.log(f"  g run {run + 1}/{cfg.slow_runs} {name}: {_describe(result)}")
+                ctx.log(f"  g run {run + 1}/{cfg.slow_runs} {name}: {result.summary()}")
                 if name == "sdk":
                     ctx.report.add("g", "sdk-repeat", run, _repeat(ctx, params, log))
                     ctx.log(
                         f"  g run {run + 1}/{cfg.slow_runs} sdk repeat: "
-                        f"{_describe(ctx.report.results['g'][run]['sdk-repeat'])}"
+                        f"{ctx.report.results['g'][run]['sdk-repeat'].summary()}"
                     )
 
 
@@ -295,10 +283,10 @@ def _checked_push(
     try:
         manifest = _manifest_of(address, password, params["repository"], tag)
     except httpx.HTTPError as exc:
-        return _failed(result, f"the registry has no manifest {tag}: {exc}")
+        return result.wrong(f"the registry has no manifest {tag}: {exc}")
     pushed = [layer["digest"] for layer in manifest.get("layers") or manifest.get("blobs") or []]
     if sorted(set(layers) - set(pushed)):
-        return _failed(result, f"the manifest lacks layers: {sorted(set(layers) - set(pushed))}")
+        return result.wrong(f"the manifest lacks layers: {sorted(set(layers) - set(pushed))}")
     return replace(result, extra={**result.extra, "layers_checked": len(layers)})
 
 

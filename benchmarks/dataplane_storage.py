@@ -110,28 +110,16 @@ def _delete_all(token: dict[str, Any]) -> None:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
 
 
-def _describe(result: Measurement) -> str:
-    if result.unavailable:
-        return f"unavailable ({result.unavailable})"
-    if result.error:
-        return f"ERROR {result.error}"
-    return f"{result.seconds:.2f} s, peak {(result.peak_rss_kib or 0) / 1024:.0f} MiB"
-
-
 def _checked(result: Measurement, dest: Path, expected: dict[str, tuple[int, str]]) -> Measurement:
     """Every downloaded file has its source's size and SHA-256."""
     if result.seconds is None:
         return result
     if not dest.exists():
-        return replace(result, error=f"wrong result: nothing at {dest.name}", seconds=None)
+        return result.wrong(f"nothing at {dest.name}")
     got = _digests(dest)
     if got != expected:
         wrong = sorted(set(got) ^ set(expected)) or [k for k in expected if got[k] != expected[k]]
-        return replace(
-            result,
-            error=f"wrong result: {len(wrong)} files differ or are missing ({wrong[:3]})",
-            seconds=None,
-        )
+        return result.wrong(f"{len(wrong)} files differ or are missing ({wrong[:3]})")
     return replace(result, extra={**result.extra, "files_checked": len(got)})
 
 
@@ -216,11 +204,9 @@ def _one(
     up = measure(ctx, module, upload, params)
     size = expected[shape]
     if up.seconds is not None and up.extra.get("files", len(size)) != len(size):
-        up = replace(
-            up, error=f"wrong result: {up.extra.get('files')} files uploaded", seconds=None
-        )
+        up = up.wrong(f"{up.extra.get('files')} files uploaded")
     ctx.report.add(f"h-up-{shape}", name, run, up)
-    ctx.log(f"  h run {run + 1} {name} upload {shape}: {_describe(up)}")
+    ctx.log(f"  h run {run + 1} {name} upload {shape}: {up.summary()}")
     if up.seconds is not None:
         down = measure(ctx, module, download, {**params, "key": key, "dest": str(dest)})
         down = _checked(down, dest, expected[shape])
@@ -229,7 +215,7 @@ def _one(
     else:
         down = Measurement(error="not run: the upload failed")
     ctx.report.add(f"h-down-{shape}", name, run, down)
-    ctx.log(f"  h run {run + 1} {name} download {shape}: {_describe(down)}")
+    ctx.log(f"  h run {run + 1} {name} download {shape}: {down.summary()}")
     if dest.is_dir():
         shutil.rmtree(dest, ignore_errors=True)
     else:

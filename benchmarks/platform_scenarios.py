@@ -48,16 +48,6 @@ def _rotated(names: list[str], run: int) -> list[str]:
     return [*names[shift:], *names[:shift]]
 
 
-def _describe(result: Measurement) -> str:
-    if result.error:
-        return f"ERROR {result.error}"
-    return f"{result.seconds:.2f} s, peak {(result.peak_rss_kib or 0) / 1024:.0f} MiB"
-
-
-def _failed(result: Measurement, problem: str) -> Measurement:
-    return replace(result, error=f"wrong result: {problem}", seconds=None)
-
-
 # ---------------------------------------------------------------------------------- (f)
 
 
@@ -100,7 +90,7 @@ def bench_download(ctx: Context) -> None:
                 result = _checked_download(result, dest, expected)
                 _clean(dest, file["id"])
                 ctx.report.add("f", name, run, result)
-                ctx.log(f"  f run {run + 1}/{cfg.slow_runs} {name}: {_describe(result)}")
+                ctx.log(f"  f run {run + 1}/{cfg.slow_runs} {name}: {result.summary()}")
 
 
 def _seed_download(ctx: Context, served: Served) -> dict[str, Any]:
@@ -132,12 +122,12 @@ def _checked_download(result: Measurement, dest: Path, expected: dict[str, Any])
     if result.seconds is None:
         return result
     if not dest.is_file():
-        return _failed(result, f"nothing at {dest.name}")
+        return result.wrong(f"nothing at {dest.name}")
     size = dest.stat().st_size
     if size != expected["size"]:
-        return _failed(result, f"{size} bytes written, expected {expected['size']}")
+        return result.wrong(f"{size} bytes written, expected {expected['size']}")
     if sha512_of(dest) != expected["sha512"]:
-        return _failed(result, "the file's SHA-512 differs from the service's checksum")
+        return result.wrong("the file's SHA-512 differs from the service's checksum")
     return replace(result, extra={**result.extra, "sha512_checked": True})
 
 
@@ -219,7 +209,7 @@ def bench_platform_run(ctx: Context) -> None:
             result = _checked_run(result, served, digests)
             shutil.rmtree(outputs, ignore_errors=True)
             ctx.report.add("i", name, run, result)
-            ctx.log(f"  i run {run + 1}/{cfg.slow_runs} {name}: {_describe(result)}")
+            ctx.log(f"  i run {run + 1}/{cfg.slow_runs} {name}: {result.summary()}")
 
 
 def _checked_run(result: Measurement, served: Served, digests: list[str]) -> Measurement:
@@ -247,13 +237,13 @@ def _checked_run(result: Measurement, served: Served, digests: list[str]) -> Mea
     for index, digest in enumerate(digests):
         job = by_name.get(f"bench-{index}")
         if job is None:
-            return _failed(result, f"job bench-{index} is missing")
+            return result.wrong(f"job bench-{index} is missing")
         if not job["succeeded"] or not job.get("verified", True):
-            return _failed(result, f"job bench-{index} ({job['id']}) did not succeed")
+            return result.wrong(f"job bench-{index} ({job['id']}) did not succeed")
         path = job["outputs"].get("result.txt")
         if path is None or not Path(path).is_file():
-            return _failed(result, f"job bench-{index} ({job['id']}): no result.txt downloaded")
+            return result.wrong(f"job bench-{index} ({job['id']}): no result.txt downloaded")
         if hashlib.sha512(Path(path).read_bytes()).hexdigest() != digest:
-            return _failed(result, f"job bench-{index} ({job['id']}): wrong result.txt")
+            return result.wrong(f"job bench-{index} ({job['id']}): wrong result.txt")
         checked += 1
     return replace(result, extra={**extra, "checked": checked})

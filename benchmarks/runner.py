@@ -200,16 +200,8 @@ def _check(result: Measurement, **expected: Any) -> Measurement:
     wrong = {k: (result.extra.get(k), v) for k, v in expected.items() if result.extra.get(k) != v}
     if wrong:
         shown = ", ".join(f"{k}={got!r} (expected {want!r})" for k, (got, want) in wrong.items())
-        return replace(result, error=f"wrong result: {shown}", seconds=None)
+        return result.wrong(shown)
     return result
-
-
-def _describe(result: Measurement) -> str:
-    if result.unavailable:
-        return f"unavailable ({result.unavailable})"
-    if result.error:
-        return f"ERROR {result.error}"
-    return f"{result.seconds:.2f} s, peak {(result.peak_rss_kib or 0) / 1024:.0f} MiB"
 
 
 def _run_all(
@@ -223,7 +215,7 @@ def _run_all(
         for impl in _rotated(impls, run):
             result = one(impl, run)
             ctx.report.add(key, impl, run, result)
-            ctx.log(f"  {key} run {run + 1}/{runs} {impl}: {_describe(result)}")
+            ctx.log(f"  {key} run {run + 1}/{runs} {impl}: {result.summary()}")
 
 
 # ---------------------------------------------------------------------------------- (a)-(d)
@@ -414,7 +406,7 @@ def _check_log(result: Measurement, path: Path, lines: int) -> Measurement:
     elif not (first.startswith(f"{0:07d} ") and last.startswith(f"{lines - 1:07d} ")):
         problem = f"wrong order: first {first[:8]!r}, last {last[:8]!r}"
     if problem:
-        return replace(result, error=f"wrong result: {problem}", seconds=None)
+        return result.wrong(problem)
     return result
 
 
@@ -540,7 +532,7 @@ def _bench_scale(ctx: Context) -> None:
     if result.seconds is not None:
         result = _checked_scale(result, served, cfg.scale_tasks * cfg.scale_jobs_per_task)
     ctx.report.add("e'", "sdk", 0, result)
-    ctx.log(f"  e' sdk: {_describe(result)}")
+    ctx.log(f"  e' sdk: {result.summary()}")
 
 
 def _checked_scale(result: Measurement, served: Served, expected: int) -> Measurement:

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from . import _auth, _images, _jobs, _projects, _storage, _submit, _tasks, _watch
 from ._context import Context, Handler
-from ._errors import describe
+from ._errors import describe, report_error
 from ._output import Output
 
 __all__ = ["HANDLERS", "execute"]
@@ -59,8 +59,4 @@ async def execute(
         described = describe(exc)
         if described is None:
             raise
-        code, message = described
-        sys.stdout.flush()
-        sys.stderr.write(f"rescale-async: error: {message}\n")
-        sys.stderr.flush()
-        return code
+        return report_error(*described)

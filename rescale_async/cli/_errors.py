@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from pydantic import ValidationError
 
 from .._core.exceptions import (
@@ -27,6 +29,7 @@ __all__ = [
     "describe",
     "extra_missing",
     "one_line",
+    "report_error",
     "validation_summary",
 ]
 
@@ -66,6 +69,16 @@ class CLIError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+def report_error(code: int, message: str) -> int:
+    """Write ``message`` as the command's one error line on stderr (after what it printed on
+    stdout); ``code``, the exit code.
+    """
+    sys.stdout.flush()
+    sys.stderr.write(f"rescale-async: error: {message}\n")
+    sys.stderr.flush()
+    return code
 
 
 def one_line(text: str) -> str:

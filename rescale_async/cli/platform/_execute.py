@@ -9,6 +9,7 @@ import argparse
 import sys
 from typing import TextIO
 
+from .._errors import report_error
 from .._output import Output
 from . import _catalogue, _clusters, _files, _jobs, _launch
 from ._context import PlatformContext, PlatformHandler
@@ -66,8 +67,4 @@ async def execute(
         described = describe_platform(exc)
         if described is None:
             raise
-        code, message = described
-        sys.stdout.flush()
-        sys.stderr.write(f"rescale-async: error: {message}\n")
-        sys.stderr.flush()
-        return code
+        return report_error(*described)

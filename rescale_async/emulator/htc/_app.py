@@ -16,10 +16,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, compile_path
+from starlette.routing import BaseRoute, Mount, Route
 
 from .._config import EmulatorConfig
 from .._faults import Counters, Faults
+from .._routing import RouteTemplates, by_template, route_table
 from .._tokens import TokenIssuer
 from ._auth import authenticate
 from ._errors import ApiError
@@ -59,29 +60,17 @@ class Api:
         self.rng = rng
         self.parts = Parts(config, state, runner, issuer, faults, counters, rng)
         self.specs = _table()
-        self._matchers = [
-            (spec.method, spec.template.replace(":path}", "}"), compile_path(spec.template)[0])
-            for spec in self.specs
-        ]
+        self._templates = RouteTemplates(self.specs)
 
     def resolve(self, method: str, path: str) -> str:
         """The path template a request is for (``<unmatched>`` when none)."""
-        fallback = None
-        for spec_method, template, regex in self._matchers:
-            if regex.match(path):
-                if method == spec_method:
-                    return template
-                fallback = fallback or template
-        return fallback or "<unmatched>"
+        return self._templates.resolve(method, path)
 
     def app(self) -> Starlette:
         """The Starlette application serving the API under ``/api/v1``."""
-        by_template: dict[str, dict[str, RouteSpec]] = {}
-        for spec in self.specs:
-            by_template.setdefault(spec.template, {})[spec.method] = spec
         routes: list[BaseRoute] = [
             Route(template, self._endpoint(specs), methods=list(specs))
-            for template, specs in by_template.items()
+            for template, specs in by_template(self.specs).items()
         ]
         return Starlette(
             routes=[Mount(API_ROOT, routes=routes)],
@@ -104,15 +93,8 @@ class Api:
 
 
 def _table() -> list[RouteSpec]:
-    """Every group's routes, those of one path template together (in order of first use)."""
-    by_template: dict[str, dict[str, RouteSpec]] = {}
-    for group in _GROUPS:
-        for spec in group.routes():
-            methods = by_template.setdefault(spec.template, {})
-            if spec.method in methods:
-                raise ValueError(f"two routes for {spec.method} {spec.template}")
-            methods[spec.method] = spec
-    return [spec for methods in by_template.values() for spec in methods.values()]
+    """Every group's routes, those of one path template together."""
+    return route_table(group.routes() for group in _GROUPS)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -19,7 +19,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ...htc.types import JobStatus
 from .._config import EmulatorConfig
+from .._processes import POSIX, signal_group, terminate
 from .._tokens import TokenIssuer
 from ._records import QUEUED, RUNNING_STATES, JobRecord, now
 from ._state import State
@@ -43,7 +43,6 @@ MAX_LINE_BYTES = 256 * 1024
 """Longer output lines are split into several log lines."""
 DRAIN_SECONDS = 1.0
 """How long output is still read after a job's processes are gone."""
-POSIX = sys.platform != "win32"
 
 CANCEL_REASON = "Job cancelled by user request"
 
@@ -68,19 +67,6 @@ class _Outcome:
     @property
     def retryable(self) -> bool:
         return self.status == JobStatus.FAILED and not self.cancelled
-
-
-def _signal_group(process: anyio.abc.Process, sig: int) -> None:
-    """Send ``sig`` to the job's whole process group (its own session), or to it alone."""
-    try:
-        if POSIX:
-            os.killpg(process.pid, sig)
-        elif sig == signal.SIGTERM:
-            process.terminate()
-        else:
-            process.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _exit_code(returncode: int | None) -> int | None:
@@ -356,14 +342,14 @@ class Runner:
                         timed_out = timer.cancelled_caught
                 if process is not None:
                     if process.returncode is None:
-                        await self._terminate(process)
-                    _signal_group(process, signal.SIGKILL)  # the container goes away
+                        await terminate(process, self._config.kill_grace)
+                    signal_group(process, signal.SIGKILL)  # the container goes away
                     pumps.cancel_scope.deadline = anyio.current_time() + DRAIN_SECONDS
         finally:
             if process is not None:
                 with anyio.CancelScope(shield=True):
                     if process.returncode is None:
-                        _signal_group(process, signal.SIGKILL)
+                        signal_group(process, signal.SIGKILL)
                         with anyio.move_on_after(5):
                             await process.wait()
                     await process.aclose()
@@ -441,15 +427,6 @@ class Runner:
             + ("timed out" if timed_out else f"{duration:.3f} s, exit code {code}"),
         )
         return _simulated_outcome(timed_out=timed_out, fails=fails)
-
-    async def _terminate(self, process: anyio.abc.Process) -> None:
-        """SIGTERM the job's processes, SIGKILL them after ``kill_grace`` seconds."""
-        _signal_group(process, signal.SIGTERM)
-        with anyio.move_on_after(self._config.kill_grace):
-            await process.wait()
-            return
-        _signal_group(process, signal.SIGKILL)
-        await process.wait()
 
     async def _pump(self, stream: anyio.abc.ByteReceiveStream, job: JobRecord) -> None:
         """Turn a job's output into log lines."""

@@ -14,10 +14,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, Router, compile_path
+from starlette.routing import BaseRoute, Mount, Route, Router
 
 from .._config import EmulatorConfig
 from .._faults import Counters
+from .._routing import RouteTemplates, by_template, route_table
 from ._errors import NOT_FOUND, ApiError, throttled, unauthorized
 from ._runner import PlatformRunner
 from ._state import PlatformState
@@ -33,15 +34,8 @@ _GROUPS = (users, catalogue, jobs, job_details, files)
 
 
 def _table() -> list[RouteSpec]:
-    seen: set[tuple[str, str]] = set()
-    specs: list[RouteSpec] = []
-    for group in _GROUPS:
-        for spec in group.routes():
-            if (spec.method, spec.template) in seen:
-                raise ValueError(f"two routes for {spec.method} {spec.template}")
-            seen.add((spec.method, spec.template))
-            specs.append(spec)
-    return specs
+    """Every group's routes, those of one path template together."""
+    return route_table(group.routes() for group in _GROUPS)
 
 
 class PlatformApi:
@@ -59,30 +53,17 @@ class PlatformApi:
         self.counters = counters
         self.parts = Parts(config, state, runner, counters, PLATFORM_ROOT)
         self.specs = _table()
-        self._matchers = [
-            (spec.method, spec.template.replace(":path}", "}"), compile_path(spec.template)[0])
-            for spec in self.specs
-        ]
+        self._templates = RouteTemplates(self.specs)
 
     def resolve(self, method: str, path: str) -> str:
         """The path template a request is for (``<unmatched>`` when none)."""
-        method = "GET" if method == "HEAD" else method
-        fallback = None
-        for spec_method, template, regex in self._matchers:
-            if regex.match(path):
-                if method == spec_method:
-                    return template
-                fallback = fallback or template
-        return fallback or "<unmatched>"
+        return self._templates.resolve(method, path)
 
     def app(self) -> Starlette:
         """The Starlette application serving the API under ``/api/v2``."""
-        by_template: dict[str, dict[str, RouteSpec]] = {}
-        for spec in self.specs:
-            by_template.setdefault(spec.template, {})[spec.method] = spec
         routes: list[BaseRoute] = [
             Route(template, self._endpoint(specs), methods=list(specs))
-            for template, specs in by_template.items()
+            for template, specs in by_template(self.specs).items()
         ]
         return Starlette(
             routes=[Mount(PLATFORM_ROOT, app=Router(routes=routes, redirect_slashes=False))],

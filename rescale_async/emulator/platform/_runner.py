@@ -19,7 +19,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +27,7 @@ import anyio
 import anyio.abc
 
 from .._config import EmulatorConfig
+from .._processes import POSIX, signal_group, terminate
 from .._tokens import new_secret
 from ._catalogue import CORETYPES
 from ._files import hash_file
@@ -47,26 +47,12 @@ __all__ = ["LOG_NAME", "STOP_REASON", "PlatformRunner"]
 
 logger = logging.getLogger("rescale_async.emulator")
 
-POSIX = sys.platform != "win32"
 LOG_NAME = "process_output.log"
 STOP_REASON = "Job stopped by user request"
 _CORETYPES = {core.code: core for core in CORETYPES}
 
 Snapshot = dict[str, tuple[int, int]]
 """A working directory's files before the job ran: relative path -> (size, mtime_ns)."""
-
-
-def _signal_group(process: anyio.abc.Process, sig: int) -> None:
-    """Send ``sig`` to the job's whole process group (its own session), or to it alone."""
-    try:
-        if POSIX:
-            os.killpg(process.pid, sig)
-        elif sig == signal.SIGTERM:
-            process.terminate()
-        else:
-            process.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _files_of(work: Path) -> dict[str, Path]:
@@ -344,7 +330,7 @@ class PlatformRunner:
             self.started += 1
             ended = await self._wait(process, job, deadline)
             if ended != "exited":
-                await self._terminate(process)
+                await terminate(process, self._config.kill_grace)
         finally:
             with anyio.CancelScope(shield=True):
                 if process is not None:
@@ -386,21 +372,12 @@ class PlatformRunner:
                 group.start_soon(stopped)
         return ended
 
-    async def _terminate(self, process: anyio.abc.Process) -> None:
-        """SIGTERM the command's processes, SIGKILL them after ``kill_grace`` seconds."""
-        _signal_group(process, signal.SIGTERM)
-        with anyio.move_on_after(self._config.kill_grace):
-            await process.wait()
-            return
-        _signal_group(process, signal.SIGKILL)
-        await process.wait()
-
     async def _reap(self, process: anyio.abc.Process) -> None:
         """Make sure nothing of the command is left (the cluster goes away), then close it."""
         if process.returncode is None:
-            _signal_group(process, signal.SIGKILL)
+            signal_group(process, signal.SIGKILL)
             with anyio.move_on_after(5):
                 await process.wait()
-        _signal_group(process, signal.SIGKILL)
+        signal_group(process, signal.SIGKILL)
         await process.aclose()
         self.processes -= 1

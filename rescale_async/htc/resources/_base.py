@@ -1,4 +1,4 @@
-"""What every resource shares: the pipeline, and parsing responses into models."""
+"""What every HTC resource shares beyond ``_core.resource``: the page-size bounds of listings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any, TypeVar
 
 from ..._core.pagination import AsyncPaginator
 from ..._core.parsing import parse
-from ..._core.pipeline import AuthKind, Pipeline, segment
+from ..._core.pipeline import segment
+from ..._core.resource import Resource
 
 __all__ = ["PAGE_SIZE_MAX", "APIResource", "page_size_within", "parse", "segment"]
 
@@ -30,39 +31,13 @@ def page_size_within(page_size: int | None, maximum: int, listing: str) -> int:
     return page_size
 
 
-class APIResource:
-    """A group of API operations. Resources hold only HTTP calls; models hold only data."""
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self._pipeline = pipeline
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        shape: type[T],
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        data: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: AuthKind = AuthKind.BEARER,
-    ) -> T:
-        response = await self._pipeline.request(
-            method, path, params=params, json=json, data=data, headers=headers, auth=auth
-        )
-        result: T = parse(response, shape)
-        return result
+class APIResource(Resource):
+    """A group of HTC API operations. Resources hold only HTTP calls; models hold only data."""
 
     async def _call_text(self, method: str, path: str) -> str:
         """An endpoint answering text/plain (asked for explicitly: JSON is the default)."""
         response = await self._pipeline.request(method, path, headers={"Accept": "text/plain"})
         return response.text
-
-    async def _call_no_content(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
-    ) -> None:
-        await self._pipeline.request(method, path, params=params, json=json)
 
     def _list(
         self,

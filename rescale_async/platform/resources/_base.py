@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import httpx
-
 from ..._core.pagination import AsyncPaginator, NumberedPage
-from ..._core.parsing import parse
-from ..._core.pipeline import Pipeline, segment
+from ..._core.pipeline import segment
+from ..._core.resource import Resource
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -40,35 +38,8 @@ def api_path(*parts: object) -> str:
     return "".join(f"{segment(part)}/" for part in parts)
 
 
-class PlatformResource:
+class PlatformResource(Resource):
     """A group of platform API operations: HTTP calls only; the models hold the data."""
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self._pipeline = pipeline
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        shape: type[T],
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        content: httpx.AsyncByteStream | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> T:
-        """Send one call and parse its body as ``shape``."""
-        response = await self._pipeline.request(
-            method, path, params=params, json=json, content=content, headers=headers
-        )
-        result: T = parse(response, shape)
-        return result
-
-    async def _call_no_content(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None
-    ) -> None:
-        """Send one call whose answer carries nothing to keep (204, an empty 200, a 202)."""
-        await self._pipeline.request(method, path, params=params)
 
     def _list(
         self,

@@ -4,12 +4,12 @@ manifests (platforms by digest, then the top one by tag).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import anyio
 
+from ...._core.concurrency import run_together
 from ._source import Blob, ImagePlan
 from ._upload import Transfers
 
@@ -41,7 +41,7 @@ async def push_plan(
             if await transfers.exists(blob):
                 present.add(blob.digest)
 
-    await _all_or_first_error([partial(check, blob) for blob in plan.blobs])
+    await run_together([partial(check, blob) for blob in plan.blobs])
     skipped = [blob for blob in plan.blobs if blob.digest in present]
     missing = [blob for blob in plan.blobs if blob.digest not in present]
     await transfers.skipped(len(skipped))
@@ -51,29 +51,9 @@ async def push_plan(
         async with limiter:
             await transfers.upload(blob)
 
-    await _all_or_first_error([partial(upload, blob) for blob in missing])
+    await run_together([partial(upload, blob) for blob in missing])
     async with limiter:
         for manifest in plan.manifests:
             await transfers.put_manifest(manifest.digest, manifest)
         await transfers.put_manifest(tag, plan.top)
     return PushOutcome(tuple(missing), tuple(skipped))
-
-
-async def _all_or_first_error(calls: Sequence[Callable[[], Awaitable[None]]]) -> None:
-    """Run ``calls`` side by side; on the first error cancel the others and raise it (not
-    wrapped in an exception group).
-    """
-    errors: list[Exception] = []
-    async with anyio.create_task_group() as group:
-
-        async def run(call: Callable[[], Awaitable[None]]) -> None:
-            try:
-                await call()
-            except Exception as exc:  # raised below, once the others are cancelled
-                errors.append(exc)
-                group.cancel_scope.cancel()
-
-        for call in calls:
-            group.start_soon(run, call)
-    if errors:
-        raise errors[0]

@@ -33,13 +33,13 @@ from typing import Any, BinaryIO
 
 import anyio
 
+from ...._core.concurrency import run_together
 from ...._core.exceptions import StorageError, StorageIntegrityError
-from ._concurrency import run_each
 from ._engine import S3Session, body_errors
 from ._models import StoredObject
 from ._plan import parts_of
 from ._progress import Reporter
-from ._verify import composite_etag, etag_parts, file_md5s, matches, md5
+from ._verify import composite_etag, etag_parts, file_md5s, matches, md5, range_chunks
 
 __all__ = ["PARTIAL_SUFFIX", "DownloadItem", "download_all"]
 
@@ -119,13 +119,8 @@ def _hash_prefix(path: Path, length: int) -> Any:
     """An MD5 fed the first ``length`` bytes of ``path`` (blocking)."""
     digest = md5()
     with path.open("rb") as file:
-        left = length
-        while left > 0:
-            chunk = file.read(min(WRITE_SIZE, left))
-            if not chunk:
-                break
+        for chunk in range_chunks(file, 0, length):
             digest.update(chunk)
-            left -= len(chunk)
     return digest
 
 
@@ -250,7 +245,7 @@ class _Downloader:
 
             return head
 
-        await run_each([measure(number) for number in range(1, parts + 1)])
+        await run_together([measure(number) for number in range(1, parts + 1)])
         layout, offset = [], 0
         for length in lengths:
             layout.append((offset, length))
@@ -366,7 +361,7 @@ class _Downloader:
 
             return fetch
 
-        await run_each([part(i) for i in range(len(layout)) if i not in digests])
+        await run_together([part(i) for i in range(len(layout)) if i not in digests])
         found = composite_etag([digests[i] for i in range(len(layout))])
         if found != etag:
             exact = await self._exact_layout(stored, len(layout))
@@ -430,7 +425,7 @@ async def download_all(
 
         return run
 
-    await run_each([download(index) for index in range(len(items))])
+    await run_together([download(index) for index in range(len(items))])
     transferred = [item.stored for item, did in zip(items, moved, strict=True) if did]
     skipped = [item.stored for item, did in zip(items, moved, strict=True) if did is False]
     return transferred, skipped

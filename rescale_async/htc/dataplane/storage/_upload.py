@@ -18,13 +18,13 @@ from pathlib import Path
 
 import anyio
 
+from ...._core.concurrency import run_together
 from ...._core.exceptions import StorageError, StorageIntegrityError
-from ._concurrency import run_each
 from ._engine import S3Session
 from ._models import StoredObject
 from ._plan import UploadItem, part_size_for, parts_of, slots_for
 from ._progress import Reporter
-from ._verify import READ_SIZE, composite_etag, md5, strip_etag
+from ._verify import composite_etag, md5, range_chunks, strip_etag
 
 __all__ = ["upload_all"]
 
@@ -35,15 +35,9 @@ def _read(path: Path, offset: int, length: int) -> tuple[io.BytesIO, bytes]:
     """
     buffer, digest = io.BytesIO(), md5()
     with path.open("rb") as file:
-        file.seek(offset)
-        left = length
-        while left > 0:
-            chunk = file.read(min(READ_SIZE, left))
-            if not chunk:
-                break
+        for chunk in range_chunks(file, offset, length):
             digest.update(chunk)
             buffer.write(chunk)
-            left -= len(chunk)
     buffer.seek(0)
     return buffer, digest.digest()
 
@@ -112,7 +106,7 @@ class _Uploader:
 
                 return send
 
-            await run_each([part(index) for index in range(len(layout))])
+            await run_together([part(index) for index in range(len(layout))])
             answer = await self.s3.call(
                 "complete_multipart_upload",
                 item.key,
@@ -203,5 +197,5 @@ async def upload_all(
 
         return run
 
-    await run_each([upload(index) for index in range(len(items))])
+    await run_together([upload(index) for index in range(len(items))])
     return [stored for stored in done if stored is not None]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = [
     "READ_SIZE",
@@ -20,6 +21,7 @@ __all__ = [
     "etag_parts",
     "file_md5s",
     "md5",
+    "range_chunks",
     "strip_etag",
 ]
 
@@ -53,20 +55,28 @@ def composite_etag(part_md5s: Sequence[bytes]) -> str:
     return f"{digest.hexdigest()}-{len(part_md5s)}"
 
 
+def range_chunks(file: BinaryIO, offset: int, length: int) -> Iterator[bytes]:
+    """The ``length`` bytes of ``file`` from ``offset`` (fewer at its end), ``READ_SIZE`` at a
+    time (blocking).
+    """
+    file.seek(offset)
+    left = length
+    while left > 0:
+        chunk = file.read(min(READ_SIZE, left))
+        if not chunk:
+            return
+        left -= len(chunk)
+        yield chunk
+
+
 def file_md5s(path: Path, layout: Sequence[tuple[int, int]]) -> list[bytes]:
     """The MD5 digest of each ``(offset, length)`` range of ``path`` (blocking)."""
     digests = []
     with path.open("rb") as file:
         for offset, length in layout:
             digest = md5()
-            file.seek(offset)
-            left = length
-            while left > 0:
-                chunk = file.read(min(READ_SIZE, left))
-                if not chunk:
-                    break
+            for chunk in range_chunks(file, offset, length):
                 digest.update(chunk)
-                left -= len(chunk)
             digests.append(digest.digest())
     return digests
 

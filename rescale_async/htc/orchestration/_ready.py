@@ -43,6 +43,12 @@ class ReadyImages:
         self._ready: set[tuple[str, str]] = set()
         self._checking: dict[tuple[str, str], _Check] = {}
 
+    def forget(self, project_id: str, image: str) -> None:
+        """Check ``image`` again when next asked: a push may have moved its tag to a new image
+        (PENDING again).
+        """
+        self._ready.discard((project_id, image))
+
     async def wait(
         self,
         images: Images,

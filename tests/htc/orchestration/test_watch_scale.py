@@ -70,6 +70,7 @@ def all_published(s: Setup) -> bool:
     return all(job.visible.status in TERMINAL for job in s.emu.state.jobs.values())
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # trio watches in the tests below
 async def test_5000_jobs_in_50_tasks_cost_a_summary_per_task_and_a_page_per_moved_task() -> None:
     client = {"rate_limit": RateLimit(18, burst=1)}
     async with simulated(

@@ -39,6 +39,9 @@ _DERIVED_TAG_LENGTH = 12
 class ReadyWait(Protocol):
     """Waits until an image is READY (the client's ``ReadyImages``, shared with submit)."""
 
+    def forget(self, project_id: str, image: str) -> None:
+        """``image`` was just pushed: READY seen before was another image's under its tag."""
+
     async def wait(
         self,
         images: ImagesResource,
@@ -115,6 +118,7 @@ class Pusher:
         )
         outcome = await push_plan(plan, transfers, tag, self.http.limiter)
         image = f"{repository}:{tag}"
+        self.ready.forget(project_id, image)
         if wait:
             await self.ready.wait(
                 self.images,

@@ -8,11 +8,13 @@ import hashlib
 import inspect
 from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
+from typing import BinaryIO
 
 import anyio
 import httpx
 
 from ...._core.exceptions import BlobDigestError
+from ._files import ByteRange
 from ._results import PushProgress, PushProgressHook
 from ._retry import Failed, RetryRules
 from ._session import Body, RegistrySession
@@ -49,9 +51,9 @@ class _Progress:
 
 
 class _BlobReader:
-    """One pass over a blob's bytes from its file, hashed as they are read: the last piece is
-    handed out only once the digest and size check out (else BlobDigestError), so the
-    registry never receives a wrong blob whole.
+    """One pass over a blob's bytes from its file, hashed as they are read (both in a worker
+    thread, off the event loop): the last piece is handed out only once the digest and size
+    check out (else BlobDigestError), so the registry never receives a wrong blob whole.
     """
 
     def __init__(self, blob: Blob, progress: _Progress) -> None:
@@ -60,12 +62,11 @@ class _BlobReader:
         self.read = 0
         self.counted = 0
         self._hash = hashlib.sha256()
-        self._file: anyio.AsyncFile[bytes] | None = None
+        self._file: BinaryIO | None = None
         self._handed: list[AsyncGenerator[bytes, None]] = []
 
     async def __aenter__(self) -> _BlobReader:
-        self._file = await anyio.open_file(self.blob.where.path, "rb")
-        await self._file.seek(self.blob.where.offset)
+        self._file = await anyio.to_thread.run_sync(_open_at, self.blob.where)
         return self
 
     async def __aexit__(
@@ -78,7 +79,7 @@ class _BlobReader:
             for pieces in self._handed:  # a body the HTTP client stopped reading midway
                 await pieces.aclose()
             if self._file is not None:
-                await self._file.aclose()
+                await anyio.to_thread.run_sync(self._file.close)
         if exc is not None:  # this attempt's bytes will be sent again (or never)
             self.progress.bytes_sent -= self.counted
 
@@ -97,7 +98,7 @@ class _BlobReader:
             self._verify()
         left = count
         while left > 0:
-            piece = await self._file.read(min(READ_SIZE, left))
+            piece = await anyio.to_thread.run_sync(self._read_hashed, min(READ_SIZE, left))
             if not piece:
                 raise BlobDigestError(
                     f"blob {blob.digest} ended after {self.read} of {blob.size} bytes in "
@@ -106,13 +107,19 @@ class _BlobReader:
                 )
             self.read += len(piece)
             left -= len(piece)
-            self._hash.update(piece)
             if self.read == blob.size:
                 self._verify()
             yield piece
             self.counted += len(piece)
             self.progress.bytes_sent += len(piece)
             await self.progress.report()
+
+    def _read_hashed(self, count: int) -> bytes:
+        """Up to ``count`` more bytes, added to the hash (blocking)."""
+        assert self._file is not None
+        piece = self._file.read(count)
+        self._hash.update(piece)
+        return piece
 
     def _verify(self) -> None:
         found = "sha256:" + self._hash.hexdigest()
@@ -123,6 +130,13 @@ class _BlobReader:
                 "or changed; nothing was stored for it",
                 digest=self.blob.digest,
             )
+
+
+def _open_at(where: ByteRange) -> BinaryIO:
+    """The file holding a blob, positioned at the blob's first byte (blocking)."""
+    file = where.path.open("rb")
+    file.seek(where.offset)
+    return file
 
 
 class Transfers:

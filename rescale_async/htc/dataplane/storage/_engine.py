@@ -5,7 +5,9 @@ grant (one aiobotocore client per grant, made when first needed); a call S3 refu
 expired-token error renews the grant once (one renewal however many calls were refused at
 once) and is made again. botocore's standard retry mode retries throttling, 5xx and
 connection errors (``max_retries`` of the client). The engine checks MD5s itself, so
-botocore's own CRC32 checksums are off.
+botocore's own CRC32 checksums are off; every body goes with its ``Content-MD5``, so the
+payload is not hashed again for the signature (botocore would do so, on the event loop, over
+plain HTTP).
 """
 
 from __future__ import annotations
@@ -160,7 +162,10 @@ class S3Session:
             read_timeout=settings.timeout,
             connect_timeout=min(settings.timeout, 30.0),
             retries={"max_attempts": settings.max_retries + 1, "mode": "standard"},
-            s3={"addressing_style": "path" if location.endpoint_url else "auto"},
+            s3={
+                "addressing_style": "path" if location.endpoint_url else "auto",
+                "payload_signing_enabled": False,
+            },
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )

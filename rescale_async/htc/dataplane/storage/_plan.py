@@ -3,8 +3,7 @@
 S3 limits: one PUT at most 5 GiB; multipart parts at least 5 MiB (but the last) and at most
 5 GiB, at most 10,000 of them. Files larger than one part go multipart; parts are
 ``part_size`` (8 MiB unless asked), raised by whole MiB when a file would need more than
-10,000. Parts in flight are held in memory, so concurrency is lowered for very large parts
-to keep that under ``MEMORY_BUDGET`` whatever the file size.
+10,000.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from pathlib import Path, PurePosixPath
 __all__ = [
     "DEFAULT_PART_SIZE",
     "MAX_PARTS",
-    "MEMORY_BUDGET",
     "MIN_PART_SIZE",
     "UploadItem",
     "check_concurrency",
@@ -27,7 +25,6 @@ __all__ = [
     "part_size_for",
     "parts_of",
     "plan_upload",
-    "slots_for",
 ]
 
 MiB = 1024 * 1024
@@ -35,8 +32,6 @@ MIN_PART_SIZE = 5 * MiB
 MAX_PART_SIZE = 5 * 1024 * MiB
 MAX_PARTS = 10_000
 DEFAULT_PART_SIZE = 8 * MiB
-MEMORY_BUDGET = 256 * MiB
-"""Bytes of parts in flight at most (one part per concurrent request)."""
 
 
 def check_part_size(part_size: int) -> int:
@@ -65,13 +60,6 @@ def part_size_for(size: int, wanted: int = DEFAULT_PART_SIZE) -> int:
 def parts_of(size: int, part_size: int) -> list[tuple[int, int]]:
     """``(offset, length)`` of each part of a ``size``-byte object cut every ``part_size``."""
     return [(start, min(part_size, size - start)) for start in range(0, size, part_size)]
-
-
-def slots_for(concurrency: int, largest_part: int) -> int:
-    """Concurrent requests allowed: ``concurrency``, fewer when parts are so large that
-    holding that many would exceed ``MEMORY_BUDGET`` (never fewer than one).
-    """
-    return max(1, min(concurrency, MEMORY_BUDGET // max(1, largest_part)))
 
 
 def check_key(key: str) -> str:

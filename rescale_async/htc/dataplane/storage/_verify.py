@@ -9,14 +9,17 @@ MD5; the SDK's uploads never ask for those, and the Rescale buckets are not know
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 __all__ = [
     "READ_SIZE",
+    "BodyHashes",
     "composite_etag",
     "etag_parts",
     "file_md5s",
@@ -32,6 +35,46 @@ READ_SIZE = 1024 * 1024
 def md5() -> hashlib._Hash:
     """A new MD5 (an integrity check here, not security)."""
     return hashlib.md5(usedforsecurity=False)
+
+
+class BodyHashes:
+    """The MD5 and CRC32 of a request body, as S3 checks them on arrival: ``Content-MD5``
+    (what the ETag is made of) and ``x-amz-checksum-crc32`` (kept with the object, composite
+    for a multipart one; the AWS SDKs send it by default).
+    """
+
+    def __init__(self) -> None:
+        self._md5 = md5()
+        self._crc32 = 0
+
+    def update(self, chunk: bytes) -> None:
+        self._md5.update(chunk)
+        self._crc32 = zlib.crc32(chunk, self._crc32)
+
+    @property
+    def md5(self) -> bytes:
+        return self._md5.digest()
+
+    @property
+    def crc32(self) -> str:
+        """The CRC32 as S3 writes it: base64 of its four big-endian bytes."""
+        return base64.b64encode(self._crc32.to_bytes(4, "big")).decode("ascii")
+
+    def request_params(self) -> dict[str, str]:
+        """The parameters of a ``put_object`` or ``upload_part`` that carry them."""
+        return {
+            "ContentMD5": base64.b64encode(self.md5).decode("ascii"),
+            "ChecksumCRC32": self.crc32,
+        }
+
+    @classmethod
+    def of_span(cls, path: Path, span: tuple[int, int]) -> BodyHashes:
+        """Those of the ``(offset, length)`` span of ``path`` (blocking)."""
+        hashes = cls()
+        with path.open("rb") as file:
+            for chunk in range_chunks(file, *span):
+                hashes.update(chunk)
+        return hashes
 
 
 def strip_etag(value: str | None) -> str | None:

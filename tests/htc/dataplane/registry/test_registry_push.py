@@ -395,6 +395,21 @@ async def test_the_emulator_names_the_registry_and_holds_pushed_images_pending(
             )
 
 
+async def test_a_push_under_a_tag_seen_ready_before_waits_for_the_new_image(
+    tmp_path: Path, registry: RunningRegistry
+) -> None:
+    status = "GET /htc/projects/{projectId}/container-registry/images/{imageName}"
+    async with registry_emulator(registry.address, registry.password) as emu, emu.client() as c:
+        first = small_layout(tmp_path, "first")
+        await c.images.push(emu.project_id, first, repository="app", tag="v1")
+        asked = emu.counters.requests[status]
+        second = small_layout(tmp_path, "second", app__run_py=b"print('a new image')\n")
+        pushed = await c.images.push(emu.project_id, second, repository="app", tag="v1")
+        assert pushed.ready and pushed.blobs_uploaded >= 1
+        # the tag moved to another image: READY seen before says nothing of it
+        assert emu.counters.requests[status] > asked
+
+
 async def test_the_registry_pool_is_closed_with_the_client(
     tmp_path: Path, registry: RunningRegistry
 ) -> None:

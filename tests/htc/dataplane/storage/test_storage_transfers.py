@@ -5,10 +5,14 @@ downloads, corruption, listing and deleting. Every test runs under asyncio and t
 
 from __future__ import annotations
 
+import base64
 import json
 import tracemalloc
-from collections.abc import Iterator
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -25,7 +29,7 @@ from storage_support import (
     storage_emulator,
 )
 
-from rescale_async import TaskRef
+from rescale_async import HTCClient, TaskRef
 from rescale_async.emulator.storage import Fault, StorageServer
 from rescale_async.htc.dataplane import (
     StorageError,
@@ -77,6 +81,25 @@ async def test_a_tree_of_thousands_of_small_files_round_trips(
     assert read_tree(tmp_path / "copy") == files
 
 
+@asynccontextmanager
+async def raw_s3(client: HTCClient, task: TaskRef) -> AsyncIterator[tuple[Any, str]]:
+    """A plain aiobotocore client on the task's storage (asyncio only), and its bucket."""
+    from aiobotocore.session import get_session  # noqa: PLC0415 - the storage extra
+
+    token = await client.storage.token(task)
+    assert token.credentials is not None
+    keys = {name: value.get_secret_value() for name, value in token.credentials.items()}
+    async with get_session().create_client(
+        "s3",
+        region_name="us-east-2",
+        endpoint_url=keys["AWS_ENDPOINT_URL"],
+        aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=keys["AWS_SESSION_TOKEN"],
+    ) as s3:
+        yield s3, str(token.storage_name)
+
+
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # trio moves parts in the tests below
 async def test_a_file_of_many_parts_round_trips_in_flat_memory(
     storage: StorageServer, tmp_path: Path
@@ -100,12 +123,46 @@ async def test_a_file_of_many_parts_round_trips_in_flat_memory(
             _, download_peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
+        async with raw_s3(client, task) as (s3, bucket):
+            head = await s3.head_object(
+                Bucket=bucket,
+                Key=f"projects/{task.project_id}/tasks/{task.task_id}/data/big.bin",
+                ChecksumMode="ENABLED",
+            )
+    # S3 checked every part's CRC32 and keeps their composite (``<crc of the CRCs>-12``)
+    data = (tmp_path / "big.bin").read_bytes()
+    crcs = b"".join(
+        zlib.crc32(data[i : i + 5 * MiB]).to_bytes(4, "big") for i in range(0, size, 5 * MiB)
+    )
+    composite = base64.b64encode(zlib.crc32(crcs).to_bytes(4, "big")).decode()
+    assert head["ChecksumCRC32"].partition("-")[0] == composite
     (stored,) = uploaded.transferred
     assert stored.checksum is not None and stored.checksum.endswith("-12")
     assert md5_of(tmp_path / "copy.bin") == digest
     # three parts in flight (5 MiB each up, 1 MiB buffers down), never the 60 MiB file
+    print("PEAK", upload_peak, download_peak)
     assert upload_peak < 25 * MiB, upload_peak
     assert download_peak < 20 * MiB, download_peak
+
+
+async def test_a_file_that_changes_mid_upload_fails_and_leaves_nothing_stored(
+    storage: StorageServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "growing.bin"
+    random_file(path, 3 * 5 * MiB)
+
+    def grow(event: TransferProgress) -> None:
+        if event.bytes_done and path.stat().st_size == 3 * 5 * MiB:
+            with path.open("ab") as file:  # the test's own file, appended once
+                file.write(b"more")
+
+    async with storage_emulator(storage) as emu, emu.client() as client:
+        task = await new_task(client, emu.project_id)
+        with pytest.raises(StorageIntegrityError, match="changed while it was uploaded"):
+            await client.storage.upload(
+                task, path, "data/growing.bin", part_size=5 * MiB, concurrency=1, progress=grow
+            )
+        assert [o async for o in client.storage.list(task)] == []
 
 
 async def test_credentials_that_expire_mid_transfer_are_renewed_once(
@@ -266,25 +323,12 @@ async def test_cancelling_an_upload_aborts_it(storage: StorageServer, tmp_path: 
 async def test_parts_of_uneven_sizes_are_verified_by_their_real_boundaries(
     storage: StorageServer, control: object, tmp_path: Path
 ) -> None:
-    from aiobotocore.session import get_session  # noqa: PLC0415 - the storage extra
-
     sizes = [6 * MiB, 5 * MiB, 5 * MiB]  # 16 MiB in 3 parts, but not cut every 6 MiB
     parts = [bytes([n]) * size for n, size in enumerate(sizes)]
     async with storage_emulator(storage) as emu, emu.client() as client:
         task = await new_task(client, emu.project_id)
-        token = await client.storage.token(task)
-        assert token.credentials is not None
-        keys = {name: value.get_secret_value() for name, value in token.credentials.items()}
         key = f"projects/{task.project_id}/tasks/{task.task_id}/uneven.bin"
-        async with get_session().create_client(
-            "s3",
-            region_name="us-east-2",
-            endpoint_url=keys["AWS_ENDPOINT_URL"],
-            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=keys["AWS_SESSION_TOKEN"],
-        ) as s3:
-            bucket = str(token.storage_name)
+        async with raw_s3(client, task) as (s3, bucket):
             upload = await s3.create_multipart_upload(Bucket=bucket, Key=key)
             done = []
             for number, data in enumerate(parts, 1):

@@ -22,18 +22,17 @@ from rescale_async.htc.dataplane import (
     current_task,
 )
 from rescale_async.htc.dataplane.storage import StorageCredentials, TargetArea, area_of
+from rescale_async.htc.dataplane.storage._body import FileWindow, SourceShrankError
 from rescale_async.htc.dataplane.storage._bridge import AsyncioRunner, CallerLoop, on_asyncio
 from rescale_async.htc.dataplane.storage._credentials import Grant, grant_from_token
 from rescale_async.htc.dataplane.storage._plan import (
     MAX_PARTS,
-    MEMORY_BUDGET,
     MiB,
     check_key,
     local_path,
     part_size_for,
     parts_of,
     plan_upload,
-    slots_for,
 )
 from rescale_async.htc.dataplane.storage._transfers import plan_download
 from rescale_async.htc.dataplane.storage._verify import composite_etag, etag_parts, matches
@@ -232,8 +231,30 @@ def test_parts_grow_only_to_stay_within_ten_thousand() -> None:
     assert part % MiB == 0 and len(parts_of(huge, part)) <= MAX_PARTS
     assert len(parts_of(huge, part - MiB)) > MAX_PARTS
     assert parts_of(11, 5) == [(0, 5), (5, 5), (10, 1)]
-    assert slots_for(16, 8 * MiB) == 16
-    assert slots_for(16, MEMORY_BUDGET // 2) == 2 and slots_for(16, 2 * MEMORY_BUDGET) == 1
+
+
+def test_a_file_window_reads_only_its_span_and_rewinds(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    path.write_bytes(bytes(range(100)))
+    with FileWindow(path, 10, 20) as window:
+        assert window.read(5) == bytes(range(10, 15))
+        assert window.read() == bytes(range(15, 30))  # stops at the window's end
+        assert window.read(1) == b""
+        assert window.seek(0, 2) == 20 and window.tell() == 20  # how botocore sizes a body
+        window.seek(0)  # how botocore rewinds a body to send it again
+        assert window.read() == bytes(range(10, 30))
+        with pytest.raises(ValueError, match="before the window"):
+            window.seek(-1)
+
+
+def test_a_file_window_on_a_truncated_file_fails_instead_of_sending_less(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    path.write_bytes(b"x" * 100)
+    with FileWindow(path, 50, 50) as window:
+        path.write_bytes(b"x" * 60)
+        assert window.read(8) == b"x" * 8
+        with pytest.raises(SourceShrankError, match="truncated"):
+            window.read()
 
 
 @pytest.mark.parametrize("key", ["", "/abs", "a/../b", "a//b", "./a", "a/.."])

@@ -10,12 +10,14 @@ holds the object (its size and MD5s match the ETag) is not downloaded again.
   the whole file's MD5 is checked at the end: a bad prefix means a verification error and a
   fresh start next time.
 - A multipart object (ETag = MD5 of the part MD5s) downloads its parts concurrently, each
-  written in place; the journal records each finished part's MD5. The next run rehashes the
-  recorded parts from the partial file and keeps those that still match (the verified part
-  of what is there), fetching only the rest. Part boundaries come from ``HEAD ?partNumber=1``
-  (uniform parts, as every common uploader makes); if the ETag does not match with those,
-  every part's size is asked (``HEAD ?partNumber=N``) and the file rehashed before any
-  verdict.
+  written in place; consecutive parts go in one GET up to ``RANGE_SIZE`` bytes (fewer
+  requests, but never fewer GETs than the transfer's concurrency when the parts allow), each
+  part still hashed on its own. The journal records each finished part's MD5. The next run
+  rehashes the recorded parts from the partial file and keeps those that still match (the
+  verified part of what is there), fetching only the rest. Part boundaries come from
+  ``HEAD ?partNumber=1`` (uniform parts, as every common uploader makes); if the ETag does
+  not match with those, every part's size is asked (``HEAD ?partNumber=N``) and the file
+  rehashed before any verdict.
 
 Every GET carries ``If-Match`` with the listed ETag, so an object replaced mid-download fails
 instead of mixing versions.
@@ -48,6 +50,8 @@ WRITE_SIZE = 1024 * 1024
 """Bytes gathered from a response before they are written (and reported)."""
 BODY_ATTEMPTS = 3
 """Times a range is fetched when reading its body fails (a dropped connection)."""
+RANGE_SIZE = 64 * WRITE_SIZE
+"""Bytes one GET of a multipart object asks for at most (whole parts, one at least)."""
 SMALL_OBJECT = 8 * WRITE_SIZE
 """Single-part objects up to this size are fetched whole into memory, checked, then written
 (no partial file or journal: there is nothing worth resuming)."""
@@ -122,6 +126,63 @@ def _hash_prefix(path: Path, length: int) -> Any:
         for chunk in range_chunks(file, 0, length):
             digest.update(chunk)
     return digest
+
+
+class _PartHashes:
+    """The MD5s of consecutive parts fetched as one stream: a part's digest is kept in
+    ``finished`` once its last byte arrived; a retry starts over at the first part not
+    finished.
+    """
+
+    def __init__(self, parts: Sequence[tuple[int, tuple[int, int]]], finished: dict[int, bytes]):
+        self._parts = parts  # (index, (offset, length)), consecutive
+        self._at = 0
+        self._digest = md5()
+        self._fed = 0
+        self.finished = finished
+
+    @property
+    def resume_offset(self) -> int:
+        """Where the first part not finished starts."""
+        return self._parts[self._at][1][0]
+
+    def restart(self) -> int:
+        """Forget the bytes of the part not finished; how many it had."""
+        lost, self._fed, self._digest = self._fed, 0, md5()
+        return lost
+
+    def update(self, data: bytearray) -> None:
+        view = memoryview(data)
+        while view:
+            if self._at == len(self._parts):
+                raise StorageIntegrityError("the store sent more bytes than the range asked")
+            index, (_, length) = self._parts[self._at]
+            take = min(len(view), length - self._fed)
+            self._digest.update(view[:take])
+            self._fed += take
+            view = view[take:]
+            if self._fed == length:
+                self.finished[index] = self._digest.digest()
+                self._at, self._fed, self._digest = self._at + 1, 0, md5()
+
+
+def _ranges(missing: Sequence[int], layout: Layout, concurrency: int) -> list[list[int]]:
+    """The ``missing`` parts grouped into GETs of consecutive parts: at most ``RANGE_SIZE``
+    bytes each, and small enough to give ``concurrency`` GETs when there are that many parts.
+    """
+    total = sum(layout[index][1] for index in missing)
+    limit = min(RANGE_SIZE, max(1, -(-total // concurrency)))
+    groups: list[list[int]] = []
+    size = 0
+    for index in missing:
+        length = layout[index][1]
+        if groups and groups[-1][-1] == index - 1 and size + length <= limit:
+            groups[-1].append(index)
+            size += length
+        else:
+            groups.append([index])
+            size = length
+    return groups
 
 
 def _write(file: BinaryIO, data: bytearray, offset: int, digest: Any) -> None:
@@ -351,17 +412,24 @@ class _Downloader:
         await anyio.to_thread.run_sync(_save_journal, item.journal, record)
         saving = anyio.Lock()
 
-        def part(index: int) -> Callable[[], Awaitable[None]]:
-            async def fetch() -> None:
-                digests[index] = await self._part(item, etag, *layout[index])
-                with anyio.CancelScope(shield=True):  # a part that arrived is kept
-                    async with saving:
-                        done[str(index)] = digests[index].hex()
-                        await anyio.to_thread.run_sync(_save_journal, item.journal, record)
+        def fetch(parts: list[int]) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                finished: dict[int, bytes] = {}
+                try:
+                    await self._range(item, etag, [(i, layout[i]) for i in parts], finished)
+                finally:
+                    with anyio.CancelScope(shield=True):  # parts that arrived are kept
+                        async with saving:
+                            digests.update(finished)
+                            done.update({str(i): d.hex() for i, d in finished.items()})
+                            await anyio.to_thread.run_sync(_save_journal, item.journal, record)
 
-            return fetch
+            return run
 
-        await run_together([part(i) for i in range(len(layout)) if i not in digests])
+        missing = [i for i in range(len(layout)) if i not in digests]
+        await run_together(
+            [fetch(parts) for parts in _ranges(missing, layout, int(self.limiter.total_tokens))]
+        )
         found = composite_etag([digests[i] for i in range(len(layout))])
         if found != etag:
             exact = await self._exact_layout(stored, len(layout))
@@ -385,29 +453,42 @@ class _Downloader:
         found = await anyio.to_thread.run_sync(file_md5s, partial, [layout[i] for i in indexes])
         return {i: d for i, d in zip(indexes, found, strict=True) if d.hex() == recorded[str(i)]}
 
-    async def _part(self, item: DownloadItem, etag: str, offset: int, length: int) -> bytes:
-        """One part, fetched into place; its MD5 digest."""
+    async def _range(
+        self,
+        item: DownloadItem,
+        etag: str,
+        parts: Sequence[tuple[int, tuple[int, int]]],
+        finished: dict[int, bytes],
+    ) -> None:
+        """Consecutive ``parts`` in one GET, written in place; each part's MD5 goes into
+        ``finished`` as it completes. A body that breaks off is asked again from the first
+        part not finished.
+        """
+        key = item.stored.key
+        last_offset, last_length = parts[-1][1]
+        end = last_offset + last_length
+        hashes = _PartHashes(parts, finished)
         async with self.limiter:
             file = await anyio.to_thread.run_sync(item.partial.open, "rb+")
             try:
                 for attempt in range(BODY_ATTEMPTS):
-                    digest, cursor = md5(), _Cursor(offset, offset + length)  # restarts whole
+                    cursor = _Cursor(hashes.resume_offset, end)
                     try:
-                        await self._fetch(item, etag, file, cursor, digest)
+                        await self._fetch(item, etag, file, cursor, hashes)
                     except self.body_errors as exc:
                         if attempt == BODY_ATTEMPTS - 1:
-                            raise _unreadable(item.stored.key, exc) from exc
+                            raise _unreadable(key, exc) from exc
+                        await self.reporter.restarted(key, hashes.restart())
                         continue
-                    if cursor.offset != offset + length:
+                    if len(finished) != len(parts):
                         raise StorageIntegrityError(
-                            f"a part of {item.stored.key!r} came with {cursor.offset - offset} "
-                            f"bytes, not {length}",
-                            key=item.stored.key,
+                            f"a range of {key!r} came with {cursor.offset - parts[0][1][0]} "
+                            f"bytes, not {end - parts[0][1][0]}",
+                            key=key,
                         )
-                    return digest.digest()
+                    return
             finally:
                 await _close(file)
-        raise StorageError("unreachable")  # pragma: no cover
 
 
 async def download_all(

@@ -4,10 +4,10 @@ One ``S3Session`` per transfer call and area: every S3 call is signed with the a
 grant (one aiobotocore client per grant, made when first needed); a call S3 refuses with an
 expired-token error renews the grant once (one renewal however many calls were refused at
 once) and is made again. botocore's standard retry mode retries throttling, 5xx and
-connection errors (``max_retries`` of the client). The engine checks MD5s itself, so
-botocore's own CRC32 checksums are off; every body goes with its ``Content-MD5``, so the
-payload is not hashed again for the signature (botocore would do so, on the event loop, over
-plain HTTP).
+connection errors (``max_retries`` of the client). The transfers compute every body's
+CRC32 themselves, in worker threads, so botocore's own checksums are off and the payload is
+not hashed again for the signature (botocore would do that on the event loop over plain
+HTTP; the CRC32 header covers the body instead).
 """
 
 from __future__ import annotations

@@ -38,6 +38,15 @@ class Reporter:
         self.bytes_moved += count
         await self._tell(key)
 
+    async def restarted(self, key: str, count: int) -> None:
+        """``count`` bytes of ``key`` told as moved will be moved again (a part that broke off
+        restarts whole), so they are not counted twice.
+        """
+        if count:
+            self.bytes_done -= count
+            self.bytes_moved -= count
+            await self._tell(key)
+
     async def resumed(self, key: str, count: int) -> None:
         """``count`` bytes of ``key`` were already there from an interrupted run."""
         if count:

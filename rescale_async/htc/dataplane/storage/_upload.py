@@ -1,14 +1,14 @@
 """Uploading files: one PUT for a file of at most one part, multipart above, verified.
 
-Every body goes with its ``Content-MD5`` and CRC32, so S3 refuses one damaged on the way
-(``BadDigest``) and keeps the CRC32 with the object (a multipart upload is created for CRC32
-checksums, so S3 builds their composite, far cheaper for it than a whole-object one); the
-ETag S3 answers (the MD5 of the body, or for the whole multipart object the MD5 of the
-part MD5s) is checked against the local hashes too. A file that changes while it is read
-fails the upload (its multipart upload aborted). Parts and small files go concurrently
-within one bound. A file of at most ``IN_MEMORY`` bytes is read whole once and sent from
-memory; larger bodies are hashed first, then sent from a window on the file, so memory stays
-flat whatever the file and part sizes.
+Every body goes with its CRC32 (``x-amz-checksum-crc32``, a multipart upload created for
+CRC32 checksums), so S3 refuses one damaged on the way; the CRC32 it answers back (of the
+body, or for the whole multipart object the composite of the parts') is checked against the
+local one too, and its ETag is what the object's downloads are verified against. A file that
+changes while it is read fails the upload (its multipart upload aborted). Parts and small
+files go concurrently within one bound. A file of at most ``IN_MEMORY`` bytes is read whole
+once and sent from memory; larger bodies are checksummed first, then sent from a window on
+the file, so memory stays flat whatever the file and part sizes. (CRC32, not MD5: S3 checks
+either, and CRC32 costs a quarter of the CPU, which a loaded machine's transfers feel.)
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ._engine import S3Session
 from ._models import StoredObject
 from ._plan import UploadItem, part_size_for, parts_of
 from ._progress import Reporter
-from ._verify import BodyHashes, composite_etag, range_chunks, strip_etag
+from ._verify import BodyCRC32, composite_crc32, range_chunks, strip_etag
 
 __all__ = ["IN_MEMORY", "upload_all"]
 
@@ -42,21 +42,21 @@ def _signature(path: Path) -> tuple[int, int]:
     return info.st_size, info.st_mtime_ns
 
 
-def _read_whole(path: Path, size: int) -> tuple[io.BytesIO, BodyHashes] | None:
+def _read_whole(path: Path, size: int) -> tuple[io.BytesIO, BodyCRC32] | None:
     """All of ``path`` in a buffer of its own (which the HTTP client sends without copying)
-    and its hashes, or None when it is not the ``size`` bytes planned or changed while read
+    and its CRC32, or None when it is not the ``size`` bytes planned or changed while read
     (blocking).
     """
     before = _signature(path)
-    data, hashes = io.BytesIO(), BodyHashes()
+    data, crc = io.BytesIO(), BodyCRC32()
     with path.open("rb") as file:
         for chunk in range_chunks(file, 0, size):
-            hashes.update(chunk)
+            crc.update(chunk)
             data.write(chunk)
     if before[0] != size or data.getbuffer().nbytes != size or _signature(path) != before:
         return None
     data.seek(0)
-    return data, hashes
+    return data, crc
 
 
 class _Uploader:
@@ -73,42 +73,40 @@ class _Uploader:
         await self.reporter.finished(item.key)
         return StoredObject(item.key, item.size, None, etag)
 
-    async def _single(self, item: UploadItem) -> str:
+    async def _single(self, item: UploadItem) -> str | None:
         if item.size <= IN_MEMORY:
             return await self._single_in_memory(item)
         before = await self._unchanged_since_planned(item)
         async with self.limiter:
-            hashes = await anyio.to_thread.run_sync(BodyHashes.of_span, item.path, (0, item.size))
-            answer = await self._send_window(item, before, "put_object", (0, item.size), hashes)
-        digest = hashes.md5
+            crc = await anyio.to_thread.run_sync(BodyCRC32.of_span, item.path, (0, item.size))
+            answer = await self._send_window(item, before, "put_object", (0, item.size), crc)
         try:
-            _check_etag(answer.get("ETag"), digest.hex(), item.key, "the upload")
+            _check_crc32(answer, crc.encoded, item.key, "the upload")
             if await anyio.to_thread.run_sync(_signature, item.path) != before:
                 raise _changed(item)
         except StorageIntegrityError:
             await self.s3.call("delete_object", item.key)
             raise
         await self.reporter.moved(item.key, item.size)
-        return digest.hex()
+        return strip_etag(answer.get("ETag"))
 
-    async def _single_in_memory(self, item: UploadItem) -> str:
+    async def _single_in_memory(self, item: UploadItem) -> str | None:
         async with self.limiter:
             read = await anyio.to_thread.run_sync(_read_whole, item.path, item.size)
             if read is None:
                 raise _changed(item)
-            data, hashes = read
+            data, crc = read
             answer = await self.s3.call(
                 "put_object",
                 item.key,
                 Body=data,
                 ContentLength=item.size,
-                **hashes.request_params(),
+                ChecksumCRC32=crc.encoded,
             )
             del data, read
-        digest = hashes.md5
-        _check_etag(answer.get("ETag"), digest.hex(), item.key, "the upload")
+        _check_crc32(answer, crc.encoded, item.key, "the upload")
         await self.reporter.moved(item.key, item.size)
-        return digest.hex()
+        return strip_etag(answer.get("ETag"))
 
     async def _unchanged_since_planned(self, item: UploadItem) -> tuple[int, int]:
         """The file's signature now, which must still have the planned size."""
@@ -123,7 +121,7 @@ class _Uploader:
         before: tuple[int, int],
         operation: str,
         span: tuple[int, int],
-        hashes: BodyHashes,
+        crc: BodyCRC32,
         **params: Any,
     ) -> dict[str, Any]:
         """``operation`` with the ``(offset, length)`` span of the file as its body; a
@@ -137,7 +135,7 @@ class _Uploader:
                 item.key,
                 Body=window,
                 ContentLength=length,
-                **hashes.request_params(),
+                ChecksumCRC32=crc.encoded,
                 **params,
             )
         except StorageError:
@@ -147,17 +145,17 @@ class _Uploader:
         finally:
             window.close()
 
-    async def _multipart(self, item: UploadItem, part_size: int) -> str:
+    async def _multipart(self, item: UploadItem, part_size: int) -> str | None:
         before = await self._unchanged_since_planned(item)
         started = await self.s3.call("create_multipart_upload", item.key, ChecksumAlgorithm="CRC32")
         upload_id = str(started["UploadId"])
         layout = parts_of(item.size, part_size)
-        parts: list[BodyHashes] = [BodyHashes()] * len(layout)
+        sent: list[tuple[BodyCRC32, str]] = [(BodyCRC32(), "")] * len(layout)
         try:
 
             def part(index: int) -> Callable[[], Awaitable[None]]:
                 async def send() -> None:
-                    parts[index] = await self._part(
+                    sent[index] = await self._part(
                         item, before, upload_id, index + 1, layout[index]
                     )
 
@@ -170,12 +168,8 @@ class _Uploader:
                 UploadId=upload_id,
                 MultipartUpload={
                     "Parts": [
-                        {
-                            "PartNumber": number,
-                            "ETag": f'"{hashes.md5.hex()}"',
-                            "ChecksumCRC32": hashes.crc32,
-                        }
-                        for number, hashes in enumerate(parts, 1)
+                        {"PartNumber": number, "ETag": etag, "ChecksumCRC32": crc.encoded}
+                        for number, (crc, etag) in enumerate(sent, 1)
                     ]
                 },
             )
@@ -183,15 +177,15 @@ class _Uploader:
             with anyio.CancelScope(shield=True):
                 await self._abort(item.key, upload_id)
             raise
-        expected = composite_etag([hashes.md5 for hashes in parts])
+        expected = composite_crc32([crc for crc, _ in sent])
         try:
-            _check_etag(answer.get("ETag"), expected, item.key, "the multipart upload")
+            _check_crc32(answer, expected, item.key, "the multipart upload")
             if await anyio.to_thread.run_sync(_signature, item.path) != before:
                 raise _changed(item)
         except StorageIntegrityError:
             await self.s3.call("delete_object", item.key)
             raise
-        return expected
+        return strip_etag(answer.get("ETag"))
 
     async def _part(
         self,
@@ -200,15 +194,19 @@ class _Uploader:
         upload_id: str,
         number: int,
         span: tuple[int, int],
-    ) -> BodyHashes:
+    ) -> tuple[BodyCRC32, str]:
+        """Part ``number``: its CRC32 and the ETag the store gave it."""
         async with self.limiter:
-            hashes = await anyio.to_thread.run_sync(BodyHashes.of_span, item.path, span)
+            crc = await anyio.to_thread.run_sync(BodyCRC32.of_span, item.path, span)
             answer = await self._send_window(
-                item, before, "upload_part", span, hashes, UploadId=upload_id, PartNumber=number
+                item, before, "upload_part", span, crc, UploadId=upload_id, PartNumber=number
             )
-        _check_etag(answer.get("ETag"), hashes.md5.hex(), item.key, f"part {number}")
+        _check_crc32(answer, crc.encoded, item.key, f"part {number}")
+        etag = answer.get("ETag")
+        if not etag:
+            raise StorageError(f"S3 gave part {number} of {item.key!r} no ETag", key=item.key)
         await self.reporter.moved(item.key, span[1])
-        return hashes
+        return crc, str(etag)
 
     async def _abort(self, key: str, upload_id: str) -> None:
         with contextlib.suppress(StorageError):  # left unfinished: S3's lifecycle rules reap it
@@ -223,11 +221,13 @@ def _changed(item: UploadItem) -> StorageIntegrityError:
     )
 
 
-def _check_etag(given: object, expected: str, key: str, what: str) -> None:
-    etag = strip_etag(str(given)) if given is not None else None
-    if etag is not None and etag != expected:
+def _check_crc32(answer: dict[str, Any], expected: str, key: str, what: str) -> None:
+    """The CRC32 the store answered (``<crc>`` or ``<crc>-<parts>``), if any, is ours."""
+    given = answer.get("ChecksumCRC32")
+    found = str(given).partition("-")[0] if given else None
+    if found is not None and found != expected:
         raise StorageIntegrityError(
-            f"the store's checksum of {what} of {key!r} is {etag}, not {expected} as sent",
+            f"the store's CRC32 of {what} of {key!r} is {found}, not {expected} as sent",
             key=key,
         )
 

@@ -19,7 +19,8 @@ from typing import BinaryIO
 
 __all__ = [
     "READ_SIZE",
-    "BodyHashes",
+    "BodyCRC32",
+    "composite_crc32",
     "composite_etag",
     "etag_parts",
     "file_md5s",
@@ -37,44 +38,43 @@ def md5() -> hashlib._Hash:
     return hashlib.md5(usedforsecurity=False)
 
 
-class BodyHashes:
-    """The MD5 and CRC32 of a request body, as S3 checks them on arrival: ``Content-MD5``
-    (what the ETag is made of) and ``x-amz-checksum-crc32`` (kept with the object, composite
-    for a multipart one; the AWS SDKs send it by default).
+class BodyCRC32:
+    """The CRC32 of a request body, sent as ``x-amz-checksum-crc32``: S3 refuses a body that
+    does not match it, answers it back, and keeps it with the object (a multipart object gets
+    the composite of its parts'). The AWS SDKs send it by default.
     """
 
     def __init__(self) -> None:
-        self._md5 = md5()
-        self._crc32 = 0
+        self.value = 0
 
     def update(self, chunk: bytes) -> None:
-        self._md5.update(chunk)
-        self._crc32 = zlib.crc32(chunk, self._crc32)
+        self.value = zlib.crc32(chunk, self.value)
 
     @property
-    def md5(self) -> bytes:
-        return self._md5.digest()
-
-    @property
-    def crc32(self) -> str:
-        """The CRC32 as S3 writes it: base64 of its four big-endian bytes."""
-        return base64.b64encode(self._crc32.to_bytes(4, "big")).decode("ascii")
-
-    def request_params(self) -> dict[str, str]:
-        """The parameters of a ``put_object`` or ``upload_part`` that carry them."""
-        return {
-            "ContentMD5": base64.b64encode(self.md5).decode("ascii"),
-            "ChecksumCRC32": self.crc32,
-        }
+    def encoded(self) -> str:
+        """As S3 writes it: base64 of its four big-endian bytes."""
+        return _crc32_text(self.value)
 
     @classmethod
-    def of_span(cls, path: Path, span: tuple[int, int]) -> BodyHashes:
-        """Those of the ``(offset, length)`` span of ``path`` (blocking)."""
-        hashes = cls()
+    def of_span(cls, path: Path, span: tuple[int, int]) -> BodyCRC32:
+        """That of the ``(offset, length)`` span of ``path`` (blocking)."""
+        crc = cls()
         with path.open("rb") as file:
             for chunk in range_chunks(file, *span):
-                hashes.update(chunk)
-        return hashes
+                crc.update(chunk)
+        return crc
+
+
+def composite_crc32(parts: Sequence[BodyCRC32]) -> str:
+    """The checksum S3 keeps for a multipart object of these parts (without ``-<parts>``):
+    the CRC32 of their CRC32s.
+    """
+    joined = b"".join(part.value.to_bytes(4, "big") for part in parts)
+    return _crc32_text(zlib.crc32(joined))
+
+
+def _crc32_text(value: int) -> str:
+    return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
 
 
 def strip_etag(value: str | None) -> str | None:

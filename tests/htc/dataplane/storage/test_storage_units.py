@@ -25,6 +25,7 @@ from rescale_async.htc.dataplane.storage import StorageCredentials, TargetArea, 
 from rescale_async.htc.dataplane.storage._body import FileWindow, SourceShrankError
 from rescale_async.htc.dataplane.storage._bridge import AsyncioRunner, CallerLoop, on_asyncio
 from rescale_async.htc.dataplane.storage._credentials import Grant, grant_from_token
+from rescale_async.htc.dataplane.storage._download import RANGE_SIZE, _ranges
 from rescale_async.htc.dataplane.storage._plan import (
     MAX_PARTS,
     MiB,
@@ -231,6 +232,18 @@ def test_parts_grow_only_to_stay_within_ten_thousand() -> None:
     assert part % MiB == 0 and len(parts_of(huge, part)) <= MAX_PARTS
     assert len(parts_of(huge, part - MiB)) > MAX_PARTS
     assert parts_of(11, 5) == [(0, 5), (5, 5), (10, 1)]
+
+
+def test_consecutive_parts_share_a_get_but_never_leave_connections_idle() -> None:
+    gib = parts_of(1024 * MiB, 8 * MiB)  # 128 parts
+    groups = _ranges(range(128), gib, 16)
+    assert len(groups) == 16 and all(len(group) == 8 for group in groups)  # 64 MiB each
+    assert [i for group in groups for i in group] == list(range(128))
+    small = parts_of(100 * MiB, 8 * MiB)  # 13 parts: fewer than the GETs wanted at once
+    assert _ranges(range(13), small, 16) == [[i] for i in range(13)]
+    assert _ranges([0, 1, 3, 4], small, 1) == [[0, 1], [3, 4]]  # only neighbours together
+    huge = parts_of(10 * 1024 * MiB, 8 * MiB)
+    assert max(sum(huge[i][1] for i in g) for g in _ranges(range(1280), huge, 16)) == RANGE_SIZE
 
 
 def test_a_file_window_reads_only_its_span_and_rewinds(tmp_path: Path) -> None:

@@ -106,6 +106,16 @@ def _push_section(report: Report) -> list[str]:
         _check("<= 1.2x the floor", floor, "SDK ÷ floor", floor is not None and floor <= 1.2),
         _repeat_target(report),
     ]
+    floor_vs_dxf = report.time_ratio("g", "dxf", "floor")
+    why = []
+    if dxf is not None and dxf < 2.0 and floor_vs_dxf is not None and floor_vs_dxf < 2.0:
+        why = [
+            f"Even the floor is only {floor_vs_dxf:.2f}x faster than python-dxf (the target "
+            "asks 2x): the registry's own work, hashing every blob as it arrives and writing "
+            "it to disk on the same 2 CPUs, bounds every implementation; python-dxf loses "
+            "only its one-blob-at-a-time order and its hashing pass before each upload.",
+            "",
+        ]
     return [
         f"## (g) push a {size / MIB:,.0f} MiB image of {cfg.push_layers} layers to a "
         "registry on loopback",
@@ -118,6 +128,7 @@ def _push_section(report: Report) -> list[str]:
         "|---|---|---|",
         *targets,
         "",
+        *why,
         "The registry is Debian's `docker-registry` (the CNCF distribution registry) on "
         "loopback with filesystem storage and htpasswd Basic auth (user `AWS`, as ECR); the "
         f"image an OCI layout of {cfg.push_layers} layers of random bytes and a config. Each "

@@ -5,6 +5,9 @@ S3 gives a single-part object the MD5 of its bytes as ETag, and a multipart one
 store computed of what it received). So a local file is verified by hashing it cut at the
 object's part boundaries. (An object encrypted with SSE-KMS or SSE-C has an ETag that is no
 MD5; the SDK's uploads never ask for those, and the Rescale buckets are not known to.)
+
+Uploads are checked by CRC32 instead (``BodyCRC32``): S3 verifies the one each body carries
+and answers it back, the composite of the parts' for a multipart object.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import posixpath
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from ...._core.exceptions import ImageSourceError
 
@@ -33,12 +33,17 @@ class ByteRange:
     offset: int
     length: int
 
+    def open(self) -> BinaryIO:
+        """The file, positioned at the first of the bytes (blocking)."""
+        file = self.path.open("rb")
+        file.seek(self.offset)
+        return file
+
     def read(self, limit: int, what: str) -> bytes:
         """The bytes, for small files only (JSON documents): at most ``limit`` of them."""
         if self.length > limit:
             raise ImageSourceError(f"{what} is {self.length} bytes, more than {limit}")
-        with self.path.open("rb") as file:
-            file.seek(self.offset)
+        with self.open() as file:
             data = file.read(self.length)
         if len(data) != self.length:
             raise ImageSourceError(f"{what} ends after {len(data)} of {self.length} bytes")

@@ -14,7 +14,6 @@ import anyio
 import httpx
 
 from ...._core.exceptions import BlobDigestError
-from ._files import ByteRange
 from ._results import PushProgress, PushProgressHook
 from ._retry import Failed, RetryRules
 from ._session import Body, RegistrySession
@@ -66,7 +65,7 @@ class _BlobReader:
         self._handed: list[AsyncGenerator[bytes, None]] = []
 
     async def __aenter__(self) -> _BlobReader:
-        self._file = await anyio.to_thread.run_sync(_open_at, self.blob.where)
+        self._file = await anyio.to_thread.run_sync(self.blob.where.open)
         return self
 
     async def __aexit__(
@@ -130,13 +129,6 @@ class _BlobReader:
                 "or changed; nothing was stored for it",
                 digest=self.blob.digest,
             )
-
-
-def _open_at(where: ByteRange) -> BinaryIO:
-    """The file holding a blob, positioned at the blob's first byte (blocking)."""
-    file = where.path.open("rb")
-    file.seek(where.offset)
-    return file
 
 
 class Transfers:

@@ -80,13 +80,7 @@ class _Uploader:
         async with self.limiter:
             crc = await anyio.to_thread.run_sync(BodyCRC32.of_span, item.path, (0, item.size))
             answer = await self._send_window(item, before, "put_object", (0, item.size), crc)
-        try:
-            _check_crc32(answer, crc.encoded, item.key, "the upload")
-            if await anyio.to_thread.run_sync(_signature, item.path) != before:
-                raise _changed(item)
-        except StorageIntegrityError:
-            await self.s3.call("delete_object", item.key)
-            raise
+        await self._keep_if_intact(item, before, answer, crc.encoded, "the upload")
         await self.reporter.moved(item.key, item.size)
         return strip_etag(answer.get("ETag"))
 
@@ -107,6 +101,25 @@ class _Uploader:
         _check_crc32(answer, crc.encoded, item.key, "the upload")
         await self.reporter.moved(item.key, item.size)
         return strip_etag(answer.get("ETag"))
+
+    async def _keep_if_intact(
+        self,
+        item: UploadItem,
+        before: tuple[int, int],
+        answer: dict[str, Any],
+        expected: str,
+        what: str,
+    ) -> None:
+        """The stored object stays only if the store's CRC32 is ``expected`` and the file did
+        not change while it was sent; otherwise it is deleted and StorageIntegrityError raised.
+        """
+        try:
+            _check_crc32(answer, expected, item.key, what)
+            if await anyio.to_thread.run_sync(_signature, item.path) != before:
+                raise _changed(item)
+        except StorageIntegrityError:
+            await self.s3.call("delete_object", item.key)
+            raise
 
     async def _unchanged_since_planned(self, item: UploadItem) -> tuple[int, int]:
         """The file's signature now, which must still have the planned size."""
@@ -178,13 +191,7 @@ class _Uploader:
                 await self._abort(item.key, upload_id)
             raise
         expected = composite_crc32([crc for crc, _ in sent])
-        try:
-            _check_crc32(answer, expected, item.key, "the multipart upload")
-            if await anyio.to_thread.run_sync(_signature, item.path) != before:
-                raise _changed(item)
-        except StorageIntegrityError:
-            await self.s3.call("delete_object", item.key)
-            raise
+        await self._keep_if_intact(item, before, answer, expected, "the multipart upload")
         return strip_etag(answer.get("ETag"))
 
     async def _part(

@@ -1,6 +1,6 @@
 """The other clients of (g) and (h), each used as its documentation shows: oras-py and
 python-dxf (synchronous, one blob after another), a floor of plain httpx streaming every
-blob at once, and the AWS CLI (``aws s3 cp``, run as a subprocess).
+blob at once, and the AWS CLI (``aws s3 cp``, a subprocess: ``benchmarks._awscli_timed``).
 """
 
 from __future__ import annotations
@@ -151,14 +151,18 @@ def _aws(params: dict[str, Any], *args: str) -> dict[str, Any]:
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
-    command = [
-        *(sys.executable, "-m", "awscli", "s3", "cp", *args),
-        *("--endpoint-url", credentials["AWS_ENDPOINT_URL"], "--only-show-errors"),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"aws s3 cp exited with {done.returncode}: {done.stderr[-300:]}")
-    return {"subprocess_peak_rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
+    with tempfile.TemporaryDirectory() as tmp:
+        marks = Path(tmp) / "marks.json"
+        command = [
+            *(sys.executable, "-m", "benchmarks._awscli_timed", str(marks), "s3", "cp", *args),
+            *("--endpoint-url", credentials["AWS_ENDPOINT_URL"], "--only-show-errors"),
+        ]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"aws s3 cp exited with {done.returncode}: {done.stderr[-300:]}")
+        timings: dict[str, float] = json.loads(marks.read_text())
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"subprocess_peak_rss_kib": peak, **timings}
 
 
 def awscli_upload(params: dict[str, Any]) -> dict[str, Any]:

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from rescale_async import HTCClient, TaskRef
+from rescale_async import HTCClient, TaskRef, TransferProgress
 
 __all__ = ["download", "push", "upload"]
 
@@ -42,11 +43,26 @@ def _task(params: dict[str, Any]) -> TaskRef:
 
 async def upload(params: dict[str, Any]) -> dict[str, Any]:
     """(h) ``await client.storage.upload(task, source, dest)``: a file (multipart, parts at
-    once) or a tree (files at once), each object verified.
+    once) or a tree (files at once), each object verified. Also when the store had
+    acknowledged every byte (``last_byte_s``), from the progress hook: for a multipart file,
+    what follows is the store assembling the object (CompleteMultipartUpload).
     """
+    start = time.perf_counter()
+    last_byte: list[float] = []
+
+    def progress(state: TransferProgress) -> None:
+        if state.bytes_done == state.bytes_total and not last_byte:
+            last_byte.append(time.perf_counter() - start)
+
     async with _client(params) as client:
-        done = await client.storage.upload(_task(params), params["source"], params["key"])
-    return {"files": len(done.transferred), "bytes": done.bytes}
+        done = await client.storage.upload(
+            _task(params), params["source"], params["key"], progress=progress
+        )
+    result: dict[str, Any] = {"files": len(done.transferred), "bytes": done.bytes}
+    if last_byte:
+        result["last_byte_s"] = last_byte[0]
+        result["after_last_byte_s"] = time.perf_counter() - start - last_byte[0]
+    return result
 
 
 async def download(params: dict[str, Any]) -> dict[str, Any]:

@@ -401,7 +401,7 @@ class Report:
             f"{cfg.latency * 1000:.0f} ms to every request. Times cover "
             "creating the client (and fetching its token), the work and closing the client. "
             f"Figures are medians of {cfg.runs} runs ({cfg.slow_runs} for (b), (c) at "
-            f"{cfg.log_lines_big:,} lines, (e), (f) and (i)); each run measures every "
+            f"{cfg.log_lines_big:,} lines, (e), (f), (g), (h) and (i)); each run measures every "
             "implementation once, in a rotating order, and each ratio is taken within one "
             "run, then the median of the ratios is shown.",
             "",

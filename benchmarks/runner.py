@@ -53,7 +53,7 @@ class Config:
     """Runs per figure of (a), (c) at 100,000 lines and (d)."""
     slow_runs: int = 3
     """Runs per figure of the slow ones: (b) (rescalehtc takes ~55 s a run), (c) at 1,000,000
-    lines, (e), (f) and (i)."""
+    lines, (e), (f), (g), (h) and (i)."""
     latency: float = 0.05
     list_jobs: int = 10_000
     page_size: int = 1_000

@@ -187,6 +187,10 @@ def test_quick_run_of_the_data_plane_scenarios_checks_every_push_and_transfer(
             assert re.fullmatch(r"[\d.]+ s \([\d.,]+ MiB/s\)", cell), (what, cell)
         assert all(re.fullmatch(r"[\d.]+ MiB", peak) for peak in peaks), peaks
         assert transfers[f"{what}: at least awscli's throughput"][-1] in ("met", "missed")
+    if awscli_installed:  # both clients noted when the store acknowledged the last part
+        assert re.search(
+            r"acknowledged the last part [\d.]+ s after the SDK started and [\d.]+ s", text
+        )
     for verb in ("upload", "download"):
         verdict = transfers[f"SDK peak RSS flat in file size ({verb})"][-1]
         assert verdict.startswith(("met (every run)", "missed")), verdict
@@ -248,7 +252,17 @@ def test_storage_targets_compare_with_awscli_and_the_smaller_file() -> None:
         report.add(key, "awscli", 0, _m(awscli, peak=60 * 1024))
     report.add("h-up-file-small", "sdk", 0, _m(2, peak=95 * 1024))
     report.add("h-down-file-small", "sdk", 0, _m(2, peak=70 * 1024))
+    assert "where the time goes" not in report.render()  # the clients noted nothing
+    for impl, parts, after in (("sdk", 6.0, 4.0), ("awscli", 7.5, 4.5)):
+        report.results["h-up-file"][0][impl].extra.update(
+            last_byte_s=parts, after_last_byte_s=after
+        )
     rows = {line.split(" | ")[0]: line for line in report.render().splitlines()}
+    assert (
+        "the store had acknowledged the last part 6.00 s after the SDK started and 7.50 s "
+        "after awscli did"
+    ) in report.render()
+    assert "then took 4.00 s and 4.50 s more" in report.render()
     assert rows["| upload 1 file: at least awscli's throughput"].endswith("= 1.20x | met |")
     assert rows["| download 1 file: at least awscli's throughput"].endswith("= 0.90x | missed |")
     assert rows["| SDK peak RSS flat in file size (upload)"].endswith(

@@ -211,7 +211,9 @@ def _storage_section(report: Report) -> list[str]:
         *targets,
         "",
         *_assembly(report),
-        f"Medians of {cfg.slow_runs} runs. `python -m rescale_async.emulator --with-storage`: "
+        f"Medians of {cfg.slow_runs} runs, after an untimed upload of the big file (a fresh "
+        "moto's first object costs it memory the machine never handed out before). "
+        "`python -m rescale_async.emulator --with-storage`: "
         "moto's S3 server behind the emulator's gate, which checks the short-lived credentials "
         "of the task's storage token as S3 checks STS ones. This SDK: `await "
         "client.storage.upload(task, source, key)` and `await client.storage.download(task, "

@@ -40,10 +40,11 @@ def signed(credentials: dict[str, str]) -> dict[str, str]:
 
 
 async def test_tokens_carry_credentials_for_the_area(storage: StorageServer) -> None:
-    before = datetime.now(timezone.utc)
     async with storage_emulator(storage, storage_token_lifetime=900) as emu, emu.client() as client:
         task = await new_task(client, emu.project_id)
+        before = datetime.now(timezone.utc)
         token = await client.storage.token(task)
+        after = datetime.now(timezone.utc)
         shared = await client.storage.token(emu.project_id, region="AWS_US_EAST_2")
         regional = await client.storage.regional(task)
     bucket = bucket_for("AWS_US_EAST_2")
@@ -63,7 +64,8 @@ async def test_tokens_carry_credentials_for_the_area(storage: StorageServer) -> 
     )
     assert shared.project_shared_storage_path == f"s3://{bucket}/projects/{emu.project_id}/shared/"
     assert token.expiration is not None
-    assert timedelta(seconds=890) < token.expiration - before < timedelta(seconds=910)
+    lifetime = timedelta(seconds=900)  # issued between before and after, to the second
+    assert before + lifetime - timedelta(seconds=1) <= token.expiration <= after + lifetime
     (store,) = regional.regional_stores or []
     assert store.task_path == f"s3://{bucket}/projects/{emu.project_id}/tasks/{task.task_id}/"
     assert keys["AWS_SECRET_ACCESS_KEY"] not in repr(token)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     marks: dict[str, float] = {}
 
-    def mark(name: str) -> Any:
+    def mark(name: str) -> Callable[..., None]:
         def note(**_: Any) -> None:
             marks[name] = time.perf_counter() - start
 

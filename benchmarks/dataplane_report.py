@@ -63,9 +63,17 @@ def _peak(m: Measurement) -> float | None:
     return max(values) if values else None
 
 
-def _requests(m: Measurement) -> float | None:
-    value = m.extra.get("registry_requests")
-    return None if value is None else float(value)
+def _extra(name: str) -> Callable[[Measurement], float | None]:
+    """A figure the implementation reported (``Measurement.extra[name]``), if any."""
+
+    def get(m: Measurement) -> float | None:
+        value = m.extra.get(name)
+        return None if value is None else float(value)
+
+    return get
+
+
+_requests = _extra("registry_requests")
 
 
 def _check(target: str, value: float | None, what: str, ok: bool) -> str:
@@ -231,14 +239,6 @@ def _storage_section(report: Report) -> list[str]:
         "parts in flight, not the file's size, set the difference).",
         "",
     ]
-
-
-def _extra(name: str) -> Callable[[Measurement], float | None]:
-    def get(m: Measurement) -> float | None:
-        value = m.extra.get(name)
-        return None if value is None else float(value)
-
-    return get
 
 
 def _assembly(report: Report) -> list[str]:

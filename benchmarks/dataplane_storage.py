@@ -5,8 +5,8 @@ behind the emulator's token gate (``python -m rescale_async.emulator --with-stor
 
 After one untimed upload of the big file, each implementation uploads under a key of its
 own, then downloads it; the runner compares every downloaded file with its source (size and
-SHA-256) and deletes the objects before the next measurement. The SDK also moves a file an eighth of the size, so its peak RSS can be
-compared across file sizes.
+SHA-256) and deletes the objects before the next measurement. The SDK also moves a file an
+eighth of the size, so its peak RSS can be compared across file sizes.
 """
 
 from __future__ import annotations
@@ -179,7 +179,8 @@ def _warm_up(ctx: Context, api: Api, served: Served, task: dict[str, Any], sourc
     """
     token = _token(api, served.project_id, task["taskId"])
     params = _params(served, task, token, source, "warm-up")
-    ctx.log(f"  h warm-up upload: {measure(ctx, 'dataplane_sdk', 'upload', params).summary()}")
+    module, upload, _ = STORAGE_IMPLS["sdk"]
+    ctx.log(f"  h warm-up upload: {measure(ctx, module, upload, params).summary()}")
     _delete_all(token)
 
 

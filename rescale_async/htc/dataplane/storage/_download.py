@@ -465,6 +465,7 @@ class _Downloader:
         part not finished.
         """
         key = item.stored.key
+        start = parts[0][1][0]
         last_offset, last_length = parts[-1][1]
         end = last_offset + last_length
         hashes = _PartHashes(parts, finished)
@@ -482,8 +483,8 @@ class _Downloader:
                         continue
                     if len(finished) != len(parts):
                         raise StorageIntegrityError(
-                            f"a range of {key!r} came with {cursor.offset - parts[0][1][0]} "
-                            f"bytes, not {end - parts[0][1][0]}",
+                            f"a range of {key!r} came with {cursor.offset - start} bytes, "
+                            f"not {end - start}",
                             key=key,
                         )
                     return
